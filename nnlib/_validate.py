@@ -1,0 +1,48 @@
+"""Input checks shared by nnlib's modules: each failure is one line that says what was expected."""
+
+import numbers
+
+import numpy as np
+
+
+def as_2d(x, who):
+    """Return ``x`` as an ndarray of shape (batch, features), or raise a one-line error."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"{who} expected a 2-D array (batch, features), got shape {x.shape}")
+    return x
+
+
+def positive(value, name, *, integer=False):
+    """Return ``value`` if it is a positive (integer) number, else raise ValueError."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        what = "a positive integer" if integer else "a positive number"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def class_ids(y_true, n_classes, who):
+    """Integer class ids (N,) from integer labels (N,) or one-hot rows (N, n_classes)."""
+    y = np.asarray(y_true)
+    if y.ndim == 2:
+        if y.shape[1] != n_classes:
+            raise ValueError(f"{who} got one-hot labels with {y.shape[1]} columns, "
+                             f"expected {n_classes} (one per class)")
+        return y.argmax(axis=1)
+    if y.ndim != 1:
+        raise ValueError(f"{who} expected labels of shape (N,) or one-hot (N, {n_classes}), "
+                         f"got shape {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if not np.all(y == np.round(y)):
+            raise ValueError(f"{who} expected integer class ids, got {y.dtype} values like {y[0]!r}")
+        y = y.astype(np.int64)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{who} got labels from {y.min()} to {y.max()}, "
+                         f"expected class ids 0..{n_classes - 1}")
+    return y
+
+
+def same_batch(a, b, who):
+    if len(a) != len(b):
+        raise ValueError(f"{who} got {len(a)} predictions but {len(b)} labels")

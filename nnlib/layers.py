@@ -1,0 +1,52 @@
+"""The fully connected layer. Introduced in chapter 02; backward in chapter 05."""
+
+import numpy as np
+
+from ._validate import as_2d, positive
+
+
+class Dense:
+    """y = x W + b, a fully connected layer with He initialisation.
+
+    Shapes: x (N, n_inputs) -> y (N, n_outputs); weights (n_inputs, n_outputs), biases (n_outputs,).
+    Introduced in chapter 02.
+    """
+
+    param_names = ("weights", "biases")
+
+    def __init__(self, n_inputs, n_outputs, *, rng=None, dtype=np.float32):
+        self.n_inputs = positive(n_inputs, "Dense n_inputs", integer=True)
+        self.n_outputs = positive(n_outputs, "Dense n_outputs", integer=True)
+        self.dtype = np.dtype(dtype)
+        rng = np.random.default_rng(rng)
+        # He et al. (2015): variance 2/n_inputs keeps the signal's size through ReLU layers
+        scale = np.sqrt(2.0 / n_inputs)
+        self.weights = (rng.standard_normal((n_inputs, n_outputs)) * scale).astype(self.dtype)
+        self.biases = np.zeros(n_outputs, dtype=self.dtype)
+        self.dweights = np.zeros_like(self.weights)
+        self.dbiases = np.zeros_like(self.biases)
+        self.inputs = None
+
+    def __repr__(self):
+        return f"Dense({self.n_inputs} → {self.n_outputs})"
+
+    def config(self):
+        """Constructor arguments, as stored in model.json."""
+        return {"n_inputs": self.n_inputs, "n_outputs": self.n_outputs, "dtype": self.dtype.name}
+
+    def forward(self, x):
+        """x (N, n_inputs) -> x W + b (N, n_outputs)."""
+        x = as_2d(x, repr(self))
+        if x.shape[1] != self.n_inputs:
+            raise ValueError(f"{self!r} got input of shape {x.shape}: "
+                             f"expected {self.n_inputs} features")
+        self.inputs = x
+        return x @ self.weights + self.biases
+
+    def backward(self, dout):
+        """dout (N, n_outputs) -> dL/dx (N, n_inputs); sets dweights = xᵀ dout, dbiases = Σ dout."""
+        if self.inputs is None:
+            raise RuntimeError(f"{self!r}.backward called before forward")
+        self.dweights = self.inputs.T @ dout
+        self.dbiases = dout.sum(axis=0)
+        return dout @ self.weights.T
