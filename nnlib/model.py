@@ -125,9 +125,10 @@ class Model:
             total_loss = total_correct = 0.0
             for xb, yb in bar:
                 loss, acc = self.train_step(xb, yb, optimizer)
-                if not np.isfinite(loss):
+                # a loss above 1000 means p(true class) < e^-1000: the weights have blown up
+                if not loss < 1000:
                     bar.close()
-                    raise FloatingPointError(f"loss became {loss} in epoch {epoch}: "
+                    raise FloatingPointError(f"loss exploded to {loss:.4g} in epoch {epoch}: "
                                              "the learning rate is probably too high")
                 total_loss += loss * len(xb)
                 total_correct += acc * len(xb)
