@@ -1,0 +1,78 @@
+"""The course as a whole: chapters/ is exactly what the build makes from solutions/, every exercise
+has a check right under it, and every chapter runs from a fresh kernel with its exercises unsolved."""
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import build_chapters  # noqa: E402
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_there_are_solution_notebooks_and_chapters():
+    assert SOLUTIONS, "no notebooks in solutions/"
+    assert [p.name for p in CHAPTERS] == [p.name for p in SOLUTIONS]
+
+
+def test_chapters_are_exactly_what_the_build_makes_from_solutions():
+    stale = [path.name for path, text in build_chapters.expected_chapters().items()
+             if not path.is_file() or path.read_text() != text]
+    assert not stale, (f"chapters/ is out of date for {stale}: run "
+                       "`python tools/build_chapters.py` and commit the result")
+
+
+def test_build_replaces_solution_regions_at_their_indentation():
+    source = ("def f(x):\n    \"\"\"doc\"\"\"\n    ### BEGIN SOLUTION\n    return x + 1\n"
+              "    ### END SOLUTION\n\nprint(f)")
+    assert build_chapters.strip_solutions(source, "t") == (
+        "def f(x):\n    \"\"\"doc\"\"\"\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+        "\nprint(f)")
+    with pytest.raises(ValueError, match="never closed"):
+        build_chapters.strip_solutions("### BEGIN SOLUTION\nx = 1", "t")
+
+
+def _code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapters_carry_no_outputs_and_no_solutions(chapter):
+    for cell in _code_cells(chapter):
+        assert cell.outputs == [] and cell.execution_count is None
+        assert "BEGIN SOLUTION" not in cell.source and "solution-only" not in cell.metadata.get(
+            "tags", [])
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
+def test_every_exercise_is_followed_by_a_check(solution):
+    cells = _code_cells(solution)
+    for i, cell in enumerate(cells):
+        if build_chapters.BEGIN in cell.source:
+            following = cells[i + 1].source if i + 1 < len(cells) else ""
+            assert re.search(r"\bcheck_\w+\(", following), (
+                f"{solution.name}: the exercise in code cell {i} is not followed by a check cell:\n"
+                f"{cell.source[:200]}")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_runs_from_a_fresh_kernel_with_exercises_unsolved(chapter):
+    nb = nbformat.read(chapter, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            allow_error_names=["NotImplementedError"],
+                            resources={"metadata": {"path": str(chapter.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        pytest.fail(f"{chapter.name} fails with exercises unsolved:\n{str(err)[-1500:]}")
+    checks = [o.get("text", "") for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.get("name") == "stdout"]
+    assert not any("✅" in text for text in checks), "a check passed an unsolved exercise"
