@@ -51,7 +51,6 @@ def build(solution):
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{solution.name} cell {i}")
             cell.outputs, cell.execution_count = [], None
-        cell.pop("id", None)
         cells.append(cell)
     nb.cells = cells
     nb.metadata.pop("widgets", None)
