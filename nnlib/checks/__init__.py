@@ -6,3 +6,16 @@ It returns a CheckResult (``.ok``, ``.message``) that displays nothing in a note
 """
 
 from ._core import CheckResult
+from .ch00_welcome import check_mean_square
+from .ch01_mnist import check_one_hot, check_preprocess, check_train_val_split
+from .ch02_dense_layer import check_dense, check_dense_forward, check_neuron
+from .ch03_activations import check_relu, check_softmax
+from .ch04_loss_and_accuracy import check_accuracy, check_categorical_cross_entropy
+from .ch12_keras_comparison import check_keras_weights
+from .ch05_backpropagation import (check_dense_backward, check_relu_backward,
+                                  check_softmax_backward, check_softmax_cross_entropy_backward)
+from .ch09_evaluation import (check_confusion_matrix, check_most_confident_mistakes,
+                             check_per_class_accuracy)
+from .ch06_gradient_checking import (check_buggy_gradient, check_check_layer,
+                                    check_numerical_gradient, check_rel_error)
+from .ch10_save_and_load import check_load_model, check_save_model
