@@ -18,4 +18,6 @@ from .ch09_evaluation import (check_confusion_matrix, check_most_confident_mista
                              check_per_class_accuracy)
 from .ch06_gradient_checking import (check_buggy_gradient, check_check_layer,
                                     check_numerical_gradient, check_rel_error)
+from .ch07_sgd import check_gradient_descent, check_sgd, check_sgd_momentum
 from .ch10_save_and_load import check_load_model, check_save_model
+from .ch08_training_loop import check_fit, check_minibatches, check_train_epoch, check_train_step

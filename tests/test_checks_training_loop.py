@@ -1,0 +1,428 @@
+"""The chapter 08 checks pass a correct training loop (and nnlib's minibatches) and name each
+typical mistake in the batches, the training step, the epoch averages and the fit loop."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from nnlib import SoftmaxCrossEntropy, accuracy
+from nnlib import minibatches as nnlib_minibatches
+from nnlib.checks.ch08_training_loop import (check_fit, check_minibatches, check_train_epoch,
+                                             check_train_step)
+
+loss_fn = SoftmaxCrossEntropy()
+
+
+def not_implemented(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def assert_flagged(result, words):
+    assert not result.ok and result.message.startswith("❌"), result.message
+    assert words in result.message, result.message
+
+
+# --- a correct loop, in the chapter's words -------------------------------------------------------
+def minibatches(x, y, batch_size, rng):
+    order = rng.permutation(len(x))
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]
+
+
+def forward(layers, x):
+    for layer in layers:
+        x = layer.forward(x)
+    return x
+
+
+def train_step(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    loss = loss_fn.forward(logits, y)
+    grad = loss_fn.backward(logits, y)
+    for layer in reversed(layers):
+        grad = layer.backward(grad)
+    optimizer.step(layers)
+    return loss, accuracy(logits, y)
+
+
+def train_epoch(layers, x, y, optimizer, batch_size, rng):
+    total_loss = total_correct = 0.0
+    for xb, yb in minibatches(x, y, batch_size, rng):
+        loss, acc = train_step(layers, xb, yb, optimizer)
+        total_loss += loss * len(xb)
+        total_correct += acc * len(xb)
+    return total_loss / len(x), total_correct / len(x)
+
+
+def evaluate(layers, x, y):
+    logits = forward(layers, x)
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def fit(layers, x, y, optimizer, *, epochs, batch_size, validation_data, rng, verbose=True):
+    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    for _ in range(epochs):
+        loss, acc = train_epoch(layers, x, y, optimizer, batch_size, rng)
+        val_loss, val_acc = evaluate(layers, *validation_data)
+        for key, value in zip(history, (loss, acc, val_loss, val_acc)):
+            history[key].append(value)
+    return history
+
+
+# --- minibatches ----------------------------------------------------------------------------------
+def test_minibatches_reference_passes():
+    result = check_minibatches(minibatches)
+    assert result.ok and result.message.startswith("✅"), result.message
+
+
+def test_minibatches_nnlib_passes():
+    assert check_minibatches(nnlib_minibatches).ok
+
+
+def test_minibatches_returning_a_list_passes():
+    def as_list(x, y, batch_size, rng):
+        return list(minibatches(x, y, batch_size, rng))
+
+    assert check_minibatches(as_list).ok
+
+
+def test_minibatches_not_implemented_is_pending():
+    result = check_minibatches(not_implemented)
+    assert not result.ok and result.message.startswith("⏳")
+
+
+def unshuffled(x, y, batch_size, rng):
+    for start in range(0, len(x), batch_size):
+        yield x[start:start + batch_size], y[start:start + batch_size]
+
+
+def drops_last(x, y, batch_size, rng):
+    order = rng.permutation(len(x))
+    for start in range(0, len(x) - batch_size + 1, batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]
+
+
+def empty_last(x, y, batch_size, rng):
+    order = rng.permutation(len(x))
+    for start in range(0, len(x) + batch_size, batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]
+
+
+def separate_shuffles(x, y, batch_size, rng):
+    x, y = rng.permutation(x), rng.permutation(y)
+    for start in range(0, len(x), batch_size):
+        yield x[start:start + batch_size], y[start:start + batch_size]
+
+
+def with_replacement(x, y, batch_size, rng):
+    order = rng.integers(0, len(x), len(x))
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]
+
+
+def global_random(x, y, batch_size, rng):
+    order = np.random.permutation(len(x))
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]
+
+
+def own_seed(x, y, batch_size, rng):
+    yield from minibatches(x, y, batch_size, np.random.default_rng(42))
+
+
+def copied_rng(x, y, batch_size, rng):
+    yield from minibatches(x, y, batch_size, copy.deepcopy(rng))
+
+
+def shuffles_in_place(x, y, batch_size, rng):
+    idx = rng.permutation(len(x))
+    x[:], y[:] = x[idx], y[idx]
+    for start in range(0, len(x), batch_size):
+        yield x[start:start + batch_size], y[start:start + batch_size]
+
+
+def shuffles_batch_order(x, y, batch_size, rng):
+    starts = list(range(0, len(x), batch_size))
+    for k in rng.permutation(len(starts)):
+        yield x[starts[k]:starts[k] + batch_size], y[starts[k]:starts[k] + batch_size]
+
+
+def one_batch(x, y, batch_size, rng):
+    idx = rng.permutation(len(x))
+    yield x[idx], y[idx]
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (unshuffled, "original order"),
+    (drops_last, "last, smaller batch"),
+    (empty_last, "empty batch"),
+    (separate_shuffles, "shuffled differently"),
+    (with_replacement, "more than once"),
+    (global_random, "different batches"),
+    (own_seed, "different rngs give the same batches"),
+    (copied_rng, "two epochs with the same generator"),
+    (shuffles_in_place, "in place"),
+    (shuffles_batch_order, "neighbouring examples"),
+    (one_batch, "one batch with all"),
+], ids=["unshuffled", "drops-last", "empty-last", "separate-shuffles", "with-replacement",
+        "global-random", "own-seed", "copied-rng", "in-place", "batch-order-only", "one-batch"])
+def test_minibatches_names_the_mistake(wrong, words):
+    assert_flagged(check_minibatches(wrong), words)
+
+
+# --- train_step -----------------------------------------------------------------------------------
+def test_train_step_reference_passes():
+    result = check_train_step(train_step)
+    assert result.ok and result.message.startswith("✅"), result.message
+
+
+def test_train_step_not_implemented_is_pending():
+    result = check_train_step(not_implemented)
+    assert not result.ok and result.message.startswith("⏳")
+
+
+def no_step(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    grad = loss_fn.backward(logits, y)
+    for layer in reversed(layers):
+        grad = layer.backward(grad)
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def step_before_backward(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    optimizer.step(layers)
+    grad = loss_fn.backward(logits, y)
+    for layer in reversed(layers):
+        grad = layer.backward(grad)
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def step_inside_backward_loop(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    grad = loss_fn.backward(logits, y)
+    for layer in reversed(layers):
+        grad = layer.backward(grad)
+        optimizer.step(layers)
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def backward_in_forward_order(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    grad = loss_fn.backward(logits, y)
+    for layer in layers:
+        grad = layer.backward(grad)
+    optimizer.step(layers)
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def gradient_not_chained(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    grad = loss_fn.backward(logits, y)
+    for layer in reversed(layers):
+        layer.backward(grad)
+    optimizer.step(layers)
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def skips_relu(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    grad = loss_fn.backward(logits, y)
+    for layer in reversed(layers):
+        if layer.param_names:
+            grad = layer.backward(grad)
+    optimizer.step(layers)
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def loss_after_update(layers, x, y, optimizer):
+    train_step(layers, x, y, optimizer)
+    return evaluate(layers, x, y)
+
+
+def swapped(layers, x, y, optimizer):
+    loss, acc = train_step(layers, x, y, optimizer)
+    return acc, loss
+
+
+def summed_loss(layers, x, y, optimizer):
+    loss, acc = train_step(layers, x, y, optimizer)
+    return loss * len(x), acc
+
+
+def last_layer_only(layers, x, y, optimizer):
+    logits = forward(layers, x)
+    grad = loss_fn.backward(logits, y)
+    for layer in reversed(layers):
+        grad = layer.backward(grad)
+    optimizer.step(layers[-1:])
+    return loss_fn.forward(logits, y), accuracy(logits, y)
+
+
+def returns_nothing(layers, x, y, optimizer):
+    train_step(layers, x, y, optimizer)
+
+
+def centres_x_in_place(layers, x, y, optimizer):
+    x -= x.mean(axis=0)
+    return train_step(layers, x, y, optimizer)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (no_step, "never called optimizer.step"),
+    (step_before_backward, "BEFORE backward"),
+    (step_inside_backward_loop, "times for one batch"),
+    (backward_in_forward_order, "REVERSE order"),
+    (gradient_not_chained, "REVERSE order"),
+    (skips_relu, "the ReLU included"),
+    (loss_after_update, "AFTER the update"),
+    (swapped, "(accuracy, loss)"),
+    (summed_loss, "SUM"),
+    (last_layer_only, "every layer"),
+    (returns_nothing, "two numbers"),
+    (centres_x_in_place, "in place"),
+], ids=["no-step", "step-before-backward", "step-inside-backward", "forward-order",
+        "not-chained", "skips-relu", "loss-after-update", "swapped", "summed-loss",
+        "last-layer-only", "returns-nothing", "mutates-x"])
+def test_train_step_names_the_mistake(wrong, words):
+    assert_flagged(check_train_step(wrong), words)
+
+
+# --- train_epoch ----------------------------------------------------------------------------------
+def test_train_epoch_reference_passes():
+    result = check_train_epoch(train_epoch)
+    assert result.ok and result.message.startswith("✅"), result.message
+
+
+def test_train_epoch_not_implemented_is_pending():
+    result = check_train_epoch(not_implemented)
+    assert not result.ok and result.message.startswith("⏳")
+
+
+def epoch_with(average=None, batches=minibatches, step=train_step, after=None):
+    """A train_epoch that collects per-batch (loss, acc, size) and combines them with average."""
+    def wrong_epoch(layers, x, y, optimizer, batch_size, rng):
+        seen = [(*step(layers, xb, yb, optimizer), len(xb))
+                for xb, yb in batches(x, y, batch_size, rng)]
+        if after is not None:
+            return after(layers, x, y)
+        return average(seen, len(x))
+    return wrong_epoch
+
+
+def weighted(seen, n):
+    return (sum(l * k for l, _, k in seen) / n, sum(a * k for _, a, k in seen) / n)
+
+
+def full_batch(layers, x, y, optimizer, batch_size, rng):
+    return train_step(layers, x, y, optimizer)
+
+
+def ignores_rng(layers, x, y, optimizer, batch_size, rng):
+    return train_epoch(layers, x, y, optimizer, batch_size, np.random.default_rng(0))
+
+
+def forward_only(layers, x, y, optimizer):
+    return evaluate(layers, x, y)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (full_batch, "in ONE batch"),
+    (epoch_with(lambda s, n: (np.mean([l for l, _, _ in s]), np.mean([a for _, a, _ in s]))),
+     "plain mean"),
+    (epoch_with(lambda s, n: s[-1][:2]), "last batch only"),
+    (epoch_with(lambda s, n: (sum(l for l, _, _ in s), weighted(s, n)[1])), "SUM"),
+    (epoch_with(lambda s, n: (sum(l * k for l, _, k in s), weighted(s, n)[1])),
+     "forgot to divide"),
+    (epoch_with(lambda s, n: (sum(l * k for l, _, k in s) / len(s), weighted(s, n)[1])),
+     "number of batches"),
+    (epoch_with(lambda s, n: (weighted(s, n)[0], np.mean([a for _, a, _ in s]))),
+     "accuracy is the plain mean"),
+    (epoch_with(lambda s, n: weighted(s, n)[::-1]), "(accuracy, loss)"),
+    (epoch_with(after=evaluate), "once more"),
+    (epoch_with(weighted, batches=unshuffled), "original order"),
+    (epoch_with(weighted, batches=drops_last), "last, smaller batch"),
+    (epoch_with(weighted, batches=global_random), "same seed gave a different order"),
+    (ignores_rng, "different rngs gave the same order"),
+    (epoch_with(weighted, step=forward_only), "never called"),
+    (epoch_with(weighted, step=step_before_backward), "differ from one train_step per batch"),
+], ids=["full-batch", "unweighted-mean", "last-batch", "sum", "not-divided",
+        "divided-by-batches", "unweighted-accuracy", "swapped", "extra-full-pass", "unshuffled",
+        "drops-last", "global-random", "ignores-rng", "no-step", "step-before-backward"])
+def test_train_epoch_names_the_mistake(wrong, words):
+    assert_flagged(check_train_epoch(wrong), words)
+
+
+# --- fit ------------------------------------------------------------------------------------------
+def test_fit_reference_passes():
+    result = check_fit(fit)
+    assert result.ok and result.message.startswith("✅"), result.message
+
+
+def test_fit_not_implemented_is_pending():
+    result = check_fit(not_implemented)
+    assert not result.ok and result.message.startswith("⏳")
+
+
+def fit_with(validate=evaluate, new_rng_each_epoch=False, epochs_offset=0, keys=None,
+             validate_first=False, train_values_from_val=False):
+    def wrong_fit(layers, x, y, optimizer, *, epochs, batch_size, validation_data, rng,
+                  verbose=True):
+        history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+        for _ in range(epochs + epochs_offset):
+            if validate_first:
+                val_loss, val_acc = validate(layers, *validation_data)
+            epoch_rng = np.random.default_rng(0) if new_rng_each_epoch else rng
+            loss, acc = train_epoch(layers, x, y, optimizer, batch_size, epoch_rng)
+            if not validate_first:
+                val_loss, val_acc = validate(layers, *validation_data)
+            if train_values_from_val:
+                loss, acc = val_loss, val_acc
+            for key, value in zip(history, (loss, acc, val_loss, val_acc)):
+                history[key].append(value)
+        if keys is not None:
+            return {k: v for k, v in history.items() if k in keys}
+        return history
+    return wrong_fit
+
+
+def fit_history_after_loop(layers, x, y, optimizer, *, epochs, batch_size, validation_data,
+                           rng, verbose=True):
+    for _ in range(epochs):
+        loss, acc = train_epoch(layers, x, y, optimizer, batch_size, rng)
+    val_loss, val_acc = evaluate(layers, *validation_data)
+    return {"loss": [loss], "accuracy": [acc], "val_loss": [val_loss], "val_accuracy": [val_acc]}
+
+
+def fit_on_training_data(layers, x, y, optimizer, *, epochs, batch_size, validation_data, rng,
+                         verbose=True):
+    return fit_with(validate=lambda layers, *_: evaluate(layers, x, y))(
+        layers, x, y, optimizer, epochs=epochs, batch_size=batch_size,
+        validation_data=validation_data, rng=rng)
+
+
+def returns_none(layers, x, y, optimizer, **kwargs):
+    fit(layers, x, y, optimizer, **kwargs)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (fit_with(keys=("loss", "accuracy")), "no key 'val_loss'"),
+    (fit_history_after_loop, "1 value for 3 epochs"),
+    (fit_with(epochs_offset=-1), "2 values for 3 epochs"),
+    (fit_with(validate_first=True), "BEFORE each epoch"),
+    (fit_on_training_data, "TRAINING data"),
+    (fit_with(validate=lambda layers, x, y: evaluate(layers, x, y)[::-1]), "swapped"),
+    (fit_with(new_rng_each_epoch=True), "same order of examples"),
+    (fit_with(train_values_from_val=True), "VALIDATION values"),
+    (returns_none, "as a dict"),
+], ids=["missing-keys", "history-after-loop", "one-epoch-short", "validates-first",
+        "validates-on-train", "val-swapped", "new-rng-each-epoch", "train-from-val",
+        "returns-none"])
+def test_fit_names_the_mistake(wrong, words):
+    assert_flagged(check_fit(wrong), words)
