@@ -5,10 +5,7 @@ import pytest
 
 import nnlib
 from nnlib.checks import check_dense, check_dense_forward, check_neuron
-
-
-def not_yet(*args, **kwargs):
-    raise NotImplementedError()
+from checkhelpers import assert_named, not_yet
 
 
 class NotYetDense:
@@ -22,12 +19,6 @@ def test_unimplemented_exercise_is_pending(check, student):
     result = check(student)
     assert not result.ok
     assert result.message.startswith("⏳")
-
-
-def assert_named(result, named):
-    assert not result.ok
-    assert result.message.startswith("❌")
-    assert named in result.message, result.message
 
 
 # ---------------------------------------------------------------- neuron

@@ -9,16 +9,7 @@ from nnlib.checks import (check_confusion_matrix, check_most_confident_mistakes,
 from nnlib.checks.ch09_evaluation import (reference_confusion_matrix,
                                           reference_most_confident_mistakes,
                                           reference_per_class_accuracy)
-
-
-def not_yet(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def assert_named(result, named):
-    assert not result.ok
-    assert result.message.startswith("❌"), result.message
-    assert named in result.message, result.message
+from checkhelpers import assert_named, not_yet
 
 
 @pytest.mark.parametrize("check", [check_confusion_matrix, check_per_class_accuracy,

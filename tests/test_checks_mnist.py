@@ -5,10 +5,7 @@ import pytest
 
 import nnlib
 from nnlib.checks import check_one_hot, check_preprocess, check_train_val_split
-
-
-def not_yet(*args, **kwargs):
-    raise NotImplementedError()
+from checkhelpers import assert_named, not_yet
 
 
 @pytest.mark.parametrize("check", [check_preprocess, check_one_hot, check_train_val_split])
@@ -16,12 +13,6 @@ def test_unimplemented_exercise_is_pending(check):
     result = check(not_yet)
     assert not result.ok
     assert result.message.startswith("⏳")
-
-
-def assert_named(result, named):
-    assert not result.ok
-    assert result.message.startswith("❌")
-    assert named in result.message, result.message
 
 
 # ---------------------------------------------------------------- preprocess

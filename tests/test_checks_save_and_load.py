@@ -9,18 +9,9 @@ import pytest
 
 from nnlib import Dense, Model, ReLU, Softmax
 from nnlib.checks import check_load_model, check_save_model
+from checkhelpers import assert_named, not_yet
 
 KNOWN_LAYERS = {"Dense": Dense, "ReLU": ReLU, "Softmax": Softmax}
-
-
-def not_yet(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def assert_named(result, named):
-    assert not result.ok
-    assert result.message.startswith("❌"), result.message
-    assert named in result.message, result.message
 
 
 @pytest.mark.parametrize("check", [check_save_model, check_load_model])
