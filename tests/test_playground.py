@@ -1,0 +1,237 @@
+"""The training playground's logic, in-process: settings, runs, stop, explosions, clear, errors.
+
+The widgets live without a browser here; tests/test_playground_browser.py drives a real one.
+No test asserts a timing (benchmarks/bench_playground.py measures those).
+"""
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("matplotlib")
+
+from nnlib import load_mnist, preprocess  # noqa: E402
+from nnlib.widgets import Playground  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mnist_small():
+    """2 000 training and 500 validation images, as chapter 08 prepares them."""
+    (x, y), _ = load_mnist()
+    x, y = preprocess(x[:2500]), y[:2500]
+    return x[:2000], y[:2000], x[2000:], y[2000:]
+
+
+@pytest.fixture
+def pg(mnist_small):
+    playground = Playground(*mnist_small, seed=0, hidden_units=16, epochs=2)
+    yield playground
+    playground.stop()
+
+
+def wait_until(condition, timeout=60.0):
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def playground_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("nnlib-playground")]
+
+
+def test_sliders_are_widgets_and_a_run_uses_their_values(pg):
+    pg.learning_rate.value = 0.2
+    pg.batch_size.value = 64
+    pg.hidden_units.value = 8
+    pg.epochs.value = 1
+    pg.train_size.value = 1000
+    run = pg.train(wait=True)
+    assert (run.learning_rate, run.batch_size, run.hidden_units, run.epochs, run.train_size) == (
+        0.2, 64, 8, 1, 1000)
+    assert run.model.layers[0].weights.shape == (784, 8)
+    assert "lr 0.2 · batch 64" in run.label()
+
+
+def test_train_with_wait_fills_the_history_of_the_latest_run(pg):
+    run = pg.train(wait=True)
+    assert run.outcome == "done" and not pg.is_training
+    history = pg.history
+    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    lengths = {len(values) for values in history.values()}
+    assert len(lengths) == 1 and lengths.pop() >= 3
+    assert history["epoch"][0] == 0 and history["epoch"][-1] == pytest.approx(2.0)
+    assert history["loss"][0] == pytest.approx(np.log(10), abs=0.4)   # the untrained network
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    assert 0.7 < run.val_accuracy <= 1
+    assert pg.model is run.model
+    assert "Run 1" in pg.status.value and "done" in pg.status.value
+
+
+def test_each_run_is_kept_for_comparison_until_clear(pg):
+    first = pg.train(wait=True)
+    pg.learning_rate.value = 0.01
+    second = pg.train(wait=True)
+    assert pg.runs == [first, second]
+    assert pg.history["val_loss"] == second.history["val_loss"]
+    picture = pg.plot.value
+    pg.clear()
+    assert pg.runs == [] and pg.history["loss"] == []
+    assert pg.plot.value != picture and bytes(pg.plot.value).startswith(b"\x89PNG")
+    assert pg.train(wait=True).number == 1
+
+
+def test_the_plot_is_redrawn_when_the_x_axis_changes(pg):
+    pg.train(wait=True)
+    before = pg.plot.value
+    pg.x_axis.value = "seconds"
+    assert pg.plot.value != before
+
+
+def test_stop_ends_a_running_run_between_batches(pg):
+    pg.set(epochs=100, batch_size=1)
+    run = pg.train(wait=False)
+    assert run is not None
+    wait_until(lambda: len(run.history["loss"]) >= 2)
+    pg.stop(wait=False)
+    wait_until(lambda: not pg.is_training, timeout=30)
+    assert run.outcome == "stopped"
+    assert run.history["epoch"][-1] < 100
+    assert "stopped" in pg.status.value
+    assert not playground_threads()
+
+
+def test_stop_button_stops_a_run(pg):
+    pg.set(epochs=100)
+    run = pg.train(wait=False)
+    wait_until(lambda: len(run.history["loss"]) >= 2)
+    pg.stop_button.click()
+    wait_until(lambda: not pg.is_training)
+    assert run.outcome == "stopped"
+
+
+def test_train_while_training_does_not_start_a_second_run(pg):
+    pg.set(epochs=100)
+    run = pg.train(wait=False)
+    assert pg.train(wait=False) is None
+    pg.train_button.click()                           # as a second click on Train would
+    assert len(pg.runs) == 1 and len(playground_threads()) == 1
+    assert pg.train_button.disabled and not pg.stop_button.disabled
+    pg.stop()
+    assert run.outcome == "stopped"
+    assert not pg.train_button.disabled and pg.stop_button.disabled
+
+
+def test_the_training_thread_is_a_daemon_and_ends_with_the_run(pg):
+    pg.set(epochs=100)
+    pg.train(wait=False)
+    threads = playground_threads()
+    assert len(threads) == 1 and threads[0].daemon
+    pg.stop()
+    assert not playground_threads()
+
+
+def test_a_diverging_learning_rate_stops_with_a_message_instead_of_raising(pg):
+    pg.set(learning_rate=10, epochs=5)
+    run = pg.train(wait=True)
+    assert run.outcome == "exploded"
+    assert "loss exploded — learning rate too high?" in pg.status.value
+    assert run.history["epoch"][-1] < 5
+    assert "exploded" in run.label()
+
+
+def test_an_unexpected_error_is_reported_and_reraised_by_wait(pg, monkeypatch):
+    import nnlib.widgets
+
+    def broken(hidden, seed):
+        raise MemoryError("no room for the weights")
+
+    monkeypatch.setattr(nnlib.widgets, "build_model", broken)
+    with pytest.raises(MemoryError, match="no room"):
+        pg.train(wait=True)
+    assert pg.runs[-1].outcome == "error"
+    assert "MemoryError: no room for the weights" in pg.status.value
+    assert not pg.is_training and not pg.train_button.disabled
+
+
+def test_clear_during_a_run_stops_it_first(pg):
+    pg.set(epochs=100)
+    pg.train(wait=False)
+    pg.clear()
+    assert not pg.is_training and pg.runs == []
+
+
+def test_display_shows_the_widget_with_a_stable_text(pg):
+    bundle = pg._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == ("Playground(2,000 training images, 500 validation images, "
+                                    "0 runs)")
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"learning_rate": 100}, "learning_rate must be a number from 0.0001 to 10"),
+    ({"learning_rate": 0}, "learning_rate must be"),
+    ({"learning_rate": "fast"}, "learning_rate must be"),
+    ({"batch_size": 48}, "batch_size must be one of 1, 2, 4"),
+    ({"batch_size": True}, "batch_size must be one of"),
+    ({"hidden_units": 0}, "hidden_units must be one of"),
+    ({"epochs": 0}, "epochs must be an integer from 1 to 100"),
+    ({"epochs": 2.5}, "epochs must be an integer"),
+    ({"train_size": 1234}, "train_size must be one of 100, 200, 500, 1000, 2000"),
+    ({"x_axis": "steps"}, "x_axis must be one of epochs, seconds"),
+    ({"momentum": 0.9}, "Playground has no setting 'momentum'"),
+])
+def test_impossible_settings_raise_a_one_line_value_error(pg, settings, message):
+    with pytest.raises(ValueError, match=message) as info:
+        pg.set(**settings)
+    assert "\n" not in str(info.value)
+
+
+def bad_data(x, y, xv, yv):
+    return [
+        ((x.reshape(-1, 28, 28), y, xv, yv), r"x_train of shape \(N, 784\).*\(2000, 28, 28\)"),
+        (((x * 255).astype(np.uint8), y, xv, yv), "uint8 values; scale the images"),
+        ((x, y[:-1], xv, yv), "2000 images in x_train but 1999 labels"),
+        ((x, y + 10, xv, yv), "labels from 10 to 19"),
+        ((x, y, xv[:0], yv[:0]), r"x_val of shape \(N, 784\)"),
+        ((x, y, xv[:, :100], yv), r"got shape \(500, 100\)"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_bad_data_raises_a_one_line_value_error(mnist_small, case):
+    args, message = bad_data(*mnist_small)[case]
+    with pytest.raises(ValueError, match=message) as info:
+        Playground(*args)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("keywords, message", [
+    ({"seed": -1}, "seed must be a non-negative integer"),
+    ({"seed": 1.5}, "seed must be a non-negative integer"),
+    ({"batch_size": 3}, "batch_size must be one of"),
+    ({"train_size": 5000}, "train_size must be one of"),
+])
+def test_bad_keywords_raise_a_one_line_value_error(mnist_small, keywords, message):
+    with pytest.raises(ValueError, match=message):
+        Playground(*mnist_small, **keywords)
+
+
+def test_one_hot_labels_are_accepted(mnist_small):
+    x, y, xv, yv = mnist_small
+    pg = Playground(x, np.eye(10)[y], xv, yv)
+    assert pg._y_train.tolist() == y.tolist()
+
+
+def test_import_nnlib_imports_neither_ipywidgets_nor_matplotlib():
+    code = ("import sys, nnlib, nnlib.train, nnlib.checks; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('ipywidgets', 'matplotlib', 'nnlib.widgets')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
