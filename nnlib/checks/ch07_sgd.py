@@ -235,7 +235,8 @@ def _plain_mistakes(params0, grads_per_step, lr):
     ]
 
 
-def _plain_case(SGD, shapes, lr, n_steps, seed, what, momentum=None):
+def _case(shapes, n_steps, seed):
+    """A fresh network, its starting parameters and the gradients to feed it at each step."""
     rng = np.random.default_rng(seed)
     layers = _network(shapes, seed)
     params0 = _snapshot(layers)
@@ -243,6 +244,11 @@ def _plain_case(SGD, shapes, lr, n_steps, seed, what, momentum=None):
     for _ in range(n_steps):
         _set_gradients(layers, rng)
         grads_per_step.append(_gradients(layers))
+    return layers, params0, grads_per_step
+
+
+def _plain_case(SGD, shapes, lr, n_steps, seed, what, momentum=None):
+    layers, params0, grads_per_step = _case(shapes, n_steps, seed)
     optimizer = SGD(lr) if momentum is None else SGD(lr, momentum=momentum)
     out = _run_student(optimizer, layers, grads_per_step, what)
     expected = _simulate(params0, grads_per_step, lambda s, k, p, g: p - lr * g)
@@ -326,13 +332,7 @@ def _momentum_mistakes(params0, grads_per_step, lr, mu):
 
 
 def _momentum_case(SGD, shapes, lr, mu, n_steps, seed, what):
-    rng = np.random.default_rng(seed)
-    layers = _network(shapes, seed)
-    params0 = _snapshot(layers)
-    grads_per_step = []
-    for _ in range(n_steps):
-        _set_gradients(layers, rng)
-        grads_per_step.append(_gradients(layers))
+    layers, params0, grads_per_step = _case(shapes, n_steps, seed)
     out = _run_student(SGD(lr, momentum=mu), layers, grads_per_step, what)
 
     reference_layers = _network(shapes, seed)
