@@ -26,6 +26,12 @@ FORMAT, VERSION = "nnlib-model", 1
 LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, Softmax)}
 
 
+def _parameters(layers):
+    """{"<layer index>.<name>": array} for every parameter, as weights.npz names them."""
+    return {f"{i}.{name}": getattr(layer, name)
+            for i, layer in enumerate(layers) for name in layer.param_names}
+
+
 class ModelFileError(ValueError):
     """A model folder that cannot be loaded: the message names the file and the problem."""
 
@@ -65,8 +71,12 @@ class Model:
     def _fused(self):
         return bool(self.layers) and isinstance(self.layers[-1], Softmax)
 
+    def _to_logits(self):
+        """The layers that produce the logits: all but a final Softmax."""
+        return self.layers[:-1] if self._fused() else self.layers
+
     def _logits(self, x):
-        for layer in self.layers[:-1] if self._fused() else self.layers:
+        for layer in self._to_logits():
             x = layer.forward(x)
         return x
 
@@ -96,7 +106,7 @@ class Model:
         z = self._logits(x)
         loss = loss_fn.forward(z, y)
         grad = loss_fn.backward(z, y)
-        trainable = self.layers[:-1] if self._fused() else self.layers
+        trainable = self._to_logits()
         for layer in reversed(trainable):
             grad = layer.backward(grad)
         optimizer.step(trainable)
@@ -162,8 +172,7 @@ class Model:
                                   "refusing to overwrite it")
         spec = {"format": FORMAT, "version": VERSION, "input_shape": self.input_shape,
                 "layers": [{"type": type(l).__name__, "config": l.config()} for l in self.layers]}
-        arrays = {f"{i}.{name}": getattr(layer, name)
-                  for i, layer in enumerate(self.layers) for name in layer.param_names}
+        arrays = _parameters(self.layers)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
@@ -216,8 +225,7 @@ class Model:
                 arrays = {k: stored[k] for k in stored.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise ModelFileError(f"{weights_file} is damaged or truncated ({err})") from None
-        expected = {f"{i}.{name}": getattr(layer, name)
-                    for i, layer in enumerate(model.layers) for name in layer.param_names}
+        expected = _parameters(model.layers)
         if set(arrays) != set(expected):
             missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
             raise ModelFileError(f"{weights_file} does not match model.json "

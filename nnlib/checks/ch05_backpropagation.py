@@ -6,6 +6,7 @@ typical mistakes, and finally gradient-checks the student's gradients in float64
 import numpy as np
 
 from ..activations import softmax
+from ..data import one_hot
 from ..gradcheck import numerical_gradient, rel_error
 from ..losses import SoftmaxCrossEntropy
 from ._core import Problem, call, check, expect_array, rng_for_checks
@@ -19,12 +20,6 @@ def _gradcheck(analytic, f, x, what):
     if not err < GRADCHECK_TOL:
         raise Problem(f"{what} disagrees with the numerical gradient (relative error {err:.1e}, "
                       f"expected < {GRADCHECK_TOL:.0e})")
-
-
-def _one_hot(y, n_classes):
-    out = np.zeros((len(y), n_classes))
-    out[np.arange(len(y)), y] = 1
-    return out
 
 
 # --- Dense ---------------------------------------------------------------------------------------
@@ -188,7 +183,7 @@ def check_softmax_cross_entropy_backward(softmax_cross_entropy_backward):
         n, c = shape
         z = rng.standard_normal(shape) * scale
         y = rng.integers(0, c, n)
-        p, t = softmax(z), _one_hot(y, c)
+        p, t = softmax(z), one_hot(y, c, dtype=np.float64)
         out = call(softmax_cross_entropy_backward, z, y)
         expect_array(out, (p - t) / n, what, mistakes=[
             (None, "you got nan or inf for large logits: compute softmax stably (subtract each "
