@@ -175,15 +175,17 @@ class Model:
         arrays = _parameters(self.layers)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        old = None
         try:
             (tmp / "model.json").write_text(json.dumps(spec, indent=2) + "\n")
             np.savez(tmp / "weights.npz", **arrays)
-            old = None
             if path.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
                 os.replace(path, old)
             os.replace(tmp, path)
         except BaseException:
+            if old is not None and not path.exists():
+                os.replace(old, path)  # the new model could not be moved in: put the old one back
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         if old is not None:

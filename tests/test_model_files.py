@@ -1,7 +1,9 @@
 """Model.save / Model.load: bitwise round trips, atomic overwrite, and clear errors for bad files."""
 
 import json
+import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,6 +67,24 @@ def test_a_failed_save_leaves_the_previous_model_loadable(model, x, tmp_path, mo
     monkeypatch.setattr(np, "savez", disk_full)
     with pytest.raises(OSError, match="No space left"):
         other.save(tmp_path / "m")
+    np.testing.assert_array_equal(Model.load(tmp_path / "m").forward(x), model.forward(x))
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_a_save_failing_at_the_final_rename_puts_the_previous_model_back(model, x, tmp_path,
+                                                                        monkeypatch):
+    model.save(tmp_path / "m")
+    real_replace = os.replace
+
+    def refuse_new_model(src, dst):
+        if Path(src).name.startswith(".m.") and ".old." not in Path(src).name:
+            raise OSError(5, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse_new_model)
+    with pytest.raises(OSError, match="Input/output error"):
+        build_model(hidden=8, seed=1).save(tmp_path / "m")
+    monkeypatch.undo()
     np.testing.assert_array_equal(Model.load(tmp_path / "m").forward(x), model.forward(x))
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
 
