@@ -51,6 +51,7 @@ def build(solution):
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{solution.name} cell {i}")
             cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
         cells.append(cell)
     nb.cells = cells
     nb.metadata.pop("widgets", None)
