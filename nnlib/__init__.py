@@ -11,7 +11,7 @@ by ``backward``; only an optimizer changes parameters.
 
 from .activations import ReLU, Softmax
 from .data import load_mnist, minibatches, one_hot, preprocess, train_val_split
-from .layers import Dense
+from .layers import Dense, Dropout
 from .losses import CategoricalCrossEntropy, SoftmaxCrossEntropy, accuracy
 from .model import Model, ModelFileError
 from .optimizers import SGD, Adam
@@ -19,7 +19,7 @@ from .optimizers import SGD, Adam
 __version__ = "1.0.0"
 
 __all__ = [
-    "Dense", "ReLU", "Softmax", "CategoricalCrossEntropy", "SoftmaxCrossEntropy", "accuracy",
+    "Dense", "Dropout", "ReLU", "Softmax", "CategoricalCrossEntropy", "SoftmaxCrossEntropy", "accuracy",
     "SGD", "Adam", "Model", "ModelFileError",
     "load_mnist", "preprocess", "one_hot", "minibatches", "train_val_split",
 ]

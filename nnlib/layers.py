@@ -50,3 +50,42 @@ class Dense:
         self.dweights = self.inputs.T @ dout
         self.dbiases = dout.sum(axis=0)
         return dout @ self.weights.T
+
+
+class Dropout:
+    """Inverted dropout: while training y = x ⊙ m / (1 − rate), m_ij ~ Bernoulli(1 − rate);
+    otherwise y = x. Dividing by 1 − rate keeps E[y] = x, so evaluation needs no rescaling.
+
+    Shapes: x (N, D) -> y (N, D). ``Model.train_step`` switches ``training`` on for its own
+    forward and backward pass only; everything else (predict, evaluate, forward) sees y = x.
+    Introduced in chapter 13.
+    """
+
+    param_names = ()
+
+    def __init__(self, rate=0.5, *, rng=None):
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(rng)
+        self.training = False
+        self.mask = None
+
+    def __repr__(self):
+        return f"Dropout({self.rate:g})"
+
+    def config(self):
+        return {"rate": self.rate}
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if not self.training or self.rate == 0:
+            self.mask = None
+            return x
+        keep = 1 - self.rate
+        self.mask = (self.rng.random(x.shape) < keep).astype(x.dtype) / x.dtype.type(keep)
+        return x * self.mask
+
+    def backward(self, dout):
+        """dL/dx = dout ⊙ m / (1 − rate): the same mask as the forward pass."""
+        return dout if self.mask is None else dout * self.mask

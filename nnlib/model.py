@@ -18,12 +18,12 @@ import numpy as np
 from ._validate import class_ids, positive
 from .activations import ReLU, Softmax
 from .data import minibatches
-from .layers import Dense
+from .layers import Dense, Dropout
 from .losses import CategoricalCrossEntropy, SoftmaxCrossEntropy, accuracy
 from .optimizers import SGD
 
 FORMAT, VERSION = "nnlib-model", 1
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, Softmax)}
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, Softmax, Dropout)}
 
 
 def _parameters(layers):
@@ -103,12 +103,19 @@ class Model:
     def train_step(self, x, y, optimizer):
         """One forward, backward and update on a batch; returns (loss, accuracy) before the update."""
         loss_fn = SoftmaxCrossEntropy()
-        z = self._logits(x)
-        loss = loss_fn.forward(z, y)
-        grad = loss_fn.backward(z, y)
         trainable = self._to_logits()
-        for layer in reversed(trainable):
-            grad = layer.backward(grad)
+        modal = [layer for layer in trainable if hasattr(layer, "training")]
+        for layer in modal:
+            layer.training = True  # e.g. Dropout: active for this step only
+        try:
+            z = self._logits(x)
+            loss = loss_fn.forward(z, y)
+            grad = loss_fn.backward(z, y)
+            for layer in reversed(trainable):
+                grad = layer.backward(grad)
+        finally:
+            for layer in modal:
+                layer.training = False
         optimizer.step(trainable)
         return loss, accuracy(z, y)
 
