@@ -1,0 +1,71 @@
+"""The set-up the README promises: the classic Notebook serves, the lighter install leaves out only
+TensorFlow and the test tools, and only chapter 12 needs TensorFlow."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _requirements(name):
+    lines = (ROOT / name).read_text().splitlines()
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+
+def _names(requirements):
+    return {re.split(r"[<>=!~ ]", r)[0].lower() for r in requirements if not r.startswith("-")}
+
+
+def test_requirements_include_the_lighter_install_and_add_tensorflow_and_the_test_tools():
+    full, light = _requirements("requirements.txt"), _requirements("requirements-light.txt")
+    assert "-r requirements-light.txt" in full
+    assert "-e ." in light
+    assert {"numpy", "jupyterlab", "notebook", "matplotlib", "ipywidgets"} <= _names(light)
+    assert "tensorflow" not in _names(light) and "tensorflow" in _names(full)
+    assert {"nbval", "pytest", "pytest-xdist", "playwright"} <= _names(full) - _names(light)
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")),
+                         ids=lambda p: p.name)
+def test_only_chapter_12_needs_tensorflow(notebook):
+    code = "\n".join(cell.source for cell in nbformat.read(notebook, as_version=4).cells
+                     if cell.cell_type == "code")
+    uses_tf = bool(re.search(r"^\s*(import|from)\s+(tensorflow|keras)\b", code, re.MULTILINE))
+    assert uses_tf == notebook.name.startswith("12_"), (
+        f"{notebook.name} {'imports' if uses_tf else 'does not import'} TensorFlow: "
+        "requirements-light.txt promises every chapter but 12 runs without it")
+
+
+def test_the_classic_notebook_serves_its_file_browser(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "notebook", "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", "--IdentityProvider.token=", f"--notebook-dir={ROOT}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path)})
+    try:
+        deadline, page = time.monotonic() + 60, None
+        while time.monotonic() < deadline and page is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/tree", timeout=5) as r:
+                    page = r.read().decode()
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail(f"`jupyter notebook` exited with code {server.returncode}")
+                time.sleep(0.5)
+        assert page is not None, "`jupyter notebook` did not answer within 60 s"
+        assert "<title>Home" in page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
