@@ -99,6 +99,17 @@ def test_adam_names_the_mistake(wrong, words):
     assert_named(check_adam(wrong), words)
 
 
+def test_adam_that_only_rebinds_a_local_name_is_flagged():
+    class Rebinds(make_adam()):
+        def step(self, layers):
+            for layer in layers:
+                for name in layer.param_names:
+                    param = getattr(layer, name)
+                    param = param - self.lr * getattr(layer, "d" + name)  # noqa: F841
+
+    assert_named(check_adam(Rebinds), "did not change")
+
+
 def test_adam_with_one_state_for_everything_is_flagged():
     assert_named(check_adam(make_adam(key=lambda layer, name: "all")), "own m and v")
 

@@ -118,6 +118,10 @@ def _adam_mistakes(params0, grads, lr, b1, b2, eps):
             return []
     swapped = [_simulate(params0, grads, _adam_rule(lr, b2, b1, eps, form=f)) for f in both]
     return [
+        ([_simulate(params0, grads, lambda state, key, p, g: p)],
+         "the parameters did not change: update the arrays in place (param -= ...) or store "
+         "the new ones with setattr(layer, name, ...); `param = param - ...` only rebinds a "
+         "local name"),
         (sim(sign=+1.0), "the parameters moved UPHILL: Adam subtracts its step, "
                          "θ ← θ − η·m̂ / (√v̂ + ε)"),
         (sim(bias_correction=False),
