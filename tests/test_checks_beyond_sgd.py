@@ -1,5 +1,6 @@
 """The chapter 13 checks pass nnlib's Adam and Dropout and correct student versions (Adam in the
-textbook form too), and name each typical mistake in Adam, weight decay, dropout and early stopping."""
+textbook form too), and name each typical mistake in Adam, weight decay, dropout and early
+stopping."""
 
 import numpy as np
 import pytest
@@ -168,7 +169,8 @@ class StudentDropout:
     scale_with = staticmethod(lambda rate: 1 / (1 - rate))
 
     def __init__(self, rate=0.5, *, rng=None):
-        self.rate, self.rng, self.training, self.mask = rate, np.random.default_rng(rng), False, None
+        self.rate, self.rng = rate, np.random.default_rng(rng)
+        self.training, self.mask = False, None
 
     def draw(self, shape):
         return (self.rng.random(shape) >= self.rate) * self.scale_with(self.rate)

@@ -10,7 +10,7 @@ from .ch07_sgd import _dense, _flat, _network, _snapshot
 from ._core import Problem, check, expect_array, rng_for_checks
 
 
-# --- shared: run an optimizer-like step on a small network -----------------------------------------
+# --- shared: run an optimizer-like step on a small network ---------------------------------------
 def _case(shapes, n_steps, seed, grad_scale=1.0):
     """A fresh float64 network, its starting parameters, and the gradients for every step."""
     rng = np.random.default_rng(seed)
@@ -180,7 +180,7 @@ def check_adam(Adam):
             "(the textbook and the Keras form both pass)")
 
 
-# --- SGD with L2 weight decay ----------------------------------------------------------------------
+# --- SGD with L2 weight decay ---------------------------------------------------------------------
 def _decay_rule(lr, lam, decay_biases=False, lam_factor=1.0, decay_lr=True, sign=1.0):
     def update(state, key, p, g):
         decayed = key[1] == "weights" or decay_biases
