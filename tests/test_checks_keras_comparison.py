@@ -95,3 +95,98 @@ def test_keras_weights_check_names_the_mistake(wrong, named):
     assert not result.ok
     assert result.message.startswith("❌")
     assert named in result.message, result.message
+
+
+# weights_from_torch_layout: from torch's (n_outputs, n_inputs) layout to Keras's and nnlib's
+
+from nnlib.checks.ch12_keras_comparison import (  # noqa: E402
+    check_weights_from_torch_layout, reference_weights_from_torch_layout)
+
+
+def test_torch_layout_check_passes_the_reference():
+    result = check_weights_from_torch_layout(reference_weights_from_torch_layout)
+    assert result.ok, result.message
+    assert result.message.startswith("✅")
+
+
+def test_torch_layout_check_accepts_contiguous_float64_copies_in_a_tuple():
+    def converted(state_dict):
+        return tuple(np.ascontiguousarray(a, dtype=np.float64)
+                     for a in reference_weights_from_torch_layout(state_dict))
+
+    assert check_weights_from_torch_layout(converted).ok
+
+
+def test_torch_layout_check_reports_an_unimplemented_function():
+    def weights_from_torch_layout(state_dict):
+        raise NotImplementedError()
+
+    result = check_weights_from_torch_layout(weights_from_torch_layout)
+    assert not result.ok
+    assert result.message.startswith("⏳")
+
+
+def no_transpose(state_dict):
+    return list(state_dict.values())
+
+
+def reshape_instead_of_transpose(state_dict):
+    return [a.reshape(a.shape[1], a.shape[0]) if a.ndim == 2 else a for a in state_dict.values()]
+
+
+def biases_as_rows_torch(state_dict):
+    return [a.T if a.ndim == 2 else a.reshape(1, -1) for a in state_dict.values()]
+
+
+def biases_transposed_too(state_dict):
+    return [a.T if a.ndim == 2 else a[:, None] for a in state_dict.values()]
+
+
+def sorted_keys(state_dict):
+    # "0.bias" sorts before "0.weight": every bias ends up in front of its kernel
+    return [state_dict[k].T if k.endswith("weight") else state_dict[k] for k in sorted(state_dict)]
+
+
+def layers_reversed(state_dict):
+    out = reference_weights_from_torch_layout(state_dict)
+    pairs = [out[i:i + 2] for i in range(0, len(out), 2)][::-1]
+    return [a for pair in pairs for a in pair]
+
+
+def first_two_layers_only(state_dict):
+    return [state_dict["0.weight"].T, state_dict["0.bias"],
+            state_dict["2.weight"].T, state_dict["2.bias"]]
+
+
+def transposes_in_place(state_dict):
+    for key in state_dict:
+        if key.endswith("weight"):
+            state_dict[key] = state_dict[key].T
+    return list(state_dict.values())
+
+
+def a_dict_back(state_dict):
+    return dict(zip(state_dict, reference_weights_from_torch_layout(state_dict)))
+
+
+def forgets_return_torch(state_dict):
+    reference_weights_from_torch_layout(state_dict)
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (no_transpose, "transpose it"),
+    (reshape_instead_of_transpose, "reshape keeps the order"),
+    (biases_as_rows_torch, "bias is 1-D"),
+    (biases_transposed_too, "only the weight matrices need a transpose"),
+    (sorted_keys, "in the order of the state_dict"),
+    (layers_reversed, "in the order of the state_dict"),
+    (first_two_layers_only, "expected 6"),
+    (transposes_in_place, "changed the state_dict"),
+    (a_dict_back, "plain list"),
+    (forgets_return_torch, "forget `return`"),
+])
+def test_torch_layout_check_names_the_mistake(wrong, named):
+    result = check_weights_from_torch_layout(wrong)
+    assert not result.ok
+    assert result.message.startswith("❌")
+    assert named in result.message, result.message

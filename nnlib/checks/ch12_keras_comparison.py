@@ -87,3 +87,81 @@ def _compare(out, expected, model, sizes):
                                   f"{j // 2 + 1} instead of {role}: Keras lists the variables "
                                   "layer by layer, [kernel₁, bias₁, kernel₂, bias₂, …]")
         expect_array(mine, right, f"entry {i} ({role})", rtol=0, atol=0)
+
+
+def reference_weights_from_torch_layout(state_dict):
+    """torch layout {"0.weight": (n_out, n_in), "0.bias": (n_out,), …}
+    -> [kernel₁ (n_in, n_out), bias₁ (n_out,), kernel₂, bias₂, …] for set_weights."""
+    weights = []
+    for key, array in state_dict.items():
+        weights.append(array.T if key.endswith(".weight") else array)
+    return weights
+
+
+def _torch_state_dict(sizes, rng):
+    """What ``nn.Sequential(Linear, ReLU, Linear, …).state_dict()`` holds, as float32 NumPy arrays:
+    keys "0.weight", "0.bias", "2.weight", … (the ReLUs take the odd indices), in that order."""
+    state = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        state[f"{2 * i}.weight"] = rng.standard_normal((n_out, n_in)).astype(np.float32)
+        state[f"{2 * i}.bias"] = rng.standard_normal(n_out).astype(np.float32)
+    return state
+
+
+@check("weights_from_torch_layout")
+def check_weights_from_torch_layout(weights_from_torch_layout):
+    rng = rng_for_checks()
+    # every matrix non-square: a missing transpose or a reshape must change the shape or values
+    for sizes in [(784, 128, 10), (6, 5, 4, 3)]:
+        state = _torch_state_dict(sizes, rng)
+        before = {key: array.copy() for key, array in state.items()}
+        out = weights_from_torch_layout(state)
+        if list(state) != list(before) or any(not _same(state[k], before[k]) for k in before):
+            raise Problem("it changed the state_dict it was given; only read it")
+        _compare_torch(out, before, sizes)
+    return "kernels transposed to (n_inputs, n_outputs), biases 1-D, layer by layer"
+
+
+def _compare_torch(out, state, sizes):
+    n_linear = len(sizes) - 1
+    where = f"for {n_linear} Linear layers {' → '.join(map(str, sizes))}"
+    expected = reference_weights_from_torch_layout(state)
+    keys = list(state)
+    if out is None:
+        raise Problem("weights_from_torch_layout(state_dict) returned None: did you forget "
+                      "`return`?")
+    if isinstance(out, dict):
+        raise Problem("it returned a dict; set_weights takes a plain list of arrays "
+                      "[kernel₁, bias₁, kernel₂, bias₂, …]")
+    out = [np.asarray(a) for a in out]
+    if len(out) != len(expected):
+        raise Problem(f"it gave {len(out)} arrays {where}, expected {len(expected)} (a kernel "
+                      "and a bias per Linear layer, in the order of the state_dict)")
+    for i, (mine, right) in enumerate(zip(out, expected)):
+        key = keys[i]
+        role = ("kernel" if i % 2 == 0 else "bias") + str(i // 2 + 1)
+        torch_array = state[key]
+        if not _same(mine, right):
+            for j, other in enumerate(expected):
+                if j != i and (_same(mine, other) or _same(mine, state[keys[j]])):
+                    raise Problem(f"entry {i} holds the array of {keys[j]!r} instead of "
+                                  f"{key!r} ({role}): keep the layers in the order of the "
+                                  "state_dict, each layer's kernel then its bias")
+        if i % 2 == 0:
+            n_out, n_in = torch_array.shape
+            if _same(mine, torch_array):
+                raise Problem(f"{role} has shape {mine.shape}, torch's layout (n_outputs, "
+                              f"n_inputs); Keras and nnlib want (n_inputs, n_outputs) = "
+                              f"({n_in}, {n_out}): transpose it")
+            if _same(mine, torch_array.reshape(n_in, n_out)):
+                raise Problem(f"{role} has the right shape ({n_in}, {n_out}) but the wrong "
+                              "numbers: reshape keeps the order of the numbers in memory and "
+                              "cuts it differently; a transpose (.T) swaps rows and columns")
+        else:
+            if mine.shape == (1, right.size) and _same(mine.ravel(), right):
+                raise Problem(f"{role} has shape {mine.shape}; a Keras or nnlib bias is 1-D "
+                              f"({right.size},), exactly as torch stores it: leave it as it is")
+            if mine.shape == (right.size, 1) and _same(mine.ravel(), right):
+                raise Problem(f"{role} has shape {mine.shape}; a bias is 1-D ({right.size},): "
+                              "only the weight matrices need a transpose")
+        expect_array(mine, right, f"entry {i} ({role}, from {key!r})", rtol=0, atol=0)
