@@ -6,15 +6,19 @@ curves, one curve per run so runs can be compared. Introduced in chapter 11.
     pg                                   # shows the controls, the plot and a status line
 
 The controls are ipywidgets, exposed as attributes: ``pg.learning_rate``, ``pg.batch_size``,
-``pg.hidden_units``, ``pg.epochs``, ``pg.train_size`` and ``pg.x_axis``. Setting
+``pg.hidden_units``, ``pg.epochs``, ``pg.train_size``, ``pg.optimizer``, ``pg.momentum`` and
+``pg.x_axis``. Setting
 ``pg.learning_rate.value = 0.01`` is exactly what moving the slider does. ``pg.set(...)`` sets
 several at once and raises ValueError for a value the slider cannot take (a slider alone would
 silently clamp it). ``pg.train()``, ``pg.stop()`` and ``pg.clear()`` do what the buttons do.
 
-Each run trains a fresh ``nnlib.train.build_model(hidden_units, seed)`` with ``nnlib.SGD`` in a
+Each run trains a fresh ``nnlib.train.build_model(hidden_units, seed)`` with ``nnlib.SGD`` (plain
+or with momentum) or ``nnlib.Adam`` in a
 background thread, so the notebook stays responsive; the same seed for every run means two runs
 differ only in the settings you changed. The plot is drawn off-screen by matplotlib (Agg) and sent
-as a PNG to an ``ipywidgets.Image``, a few times per second.
+as a PNG to an ``ipywidgets.Image``, a few times per second. The picture has a transparent
+background and mid-grey text, so it reads in JupyterLab's light and dark themes alike; the
+controls wrap onto more rows in a narrow window.
 
 This module imports ipywidgets and matplotlib, so ``import nnlib`` does not import it.
 """
@@ -33,13 +37,15 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 from ._validate import class_ids
-from .optimizers import SGD
+from .optimizers import SGD, Adam
 from .train import build_model
 
 BATCH_SIZES = tuple(2 ** k for k in range(13))              # 1, 2, 4, …, 4096
 HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 TRAIN_SIZES = (100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
 LEARNING_RATES = (1e-4, 10.0)
+OPTIMIZERS = ("SGD", "SGD + momentum", "Adam")
+MAX_MOMENTUM = 0.99
 MAX_EPOCHS = 100
 POINT_EVERY = 0.2            # a curve point every 0.2 s of training …
 POINTS_PER_EPOCH = 20        # … or every 1/20 of an epoch, if that comes sooner
@@ -49,12 +55,15 @@ EXPLODED = 10 * np.log(10)   # a loss 10× that of guessing uniformly: the run h
 MAX_RUNS_SHOWN = 10          # the plot shows the latest 10 runs; pg.runs keeps them all
 LABEL_WIDTH = 44             # characters of a legend entry before it wraps
 FONT = 15
+INK = "#8c8c8c"              # text, axes and grid: mid-grey reads on white and on a dark theme
+HANDLE = "#2f80ed"           # slider handles: the dark theme would paint them like its background
+UNSCALED = 1.0 + 1e-6        # a pixel above this was not scaled by nnlib.preprocess
 
 CSS = """<style>
 .nnlib-playground .widget-label, .nnlib-playground .widget-readout,
 .nnlib-playground .widget-toggle-button, .nnlib-playground .widget-button {
   font-size: 17px; }
-.nnlib-playground .widget-readout { min-width: 5em; }
+.nnlib-playground .widget-readout { min-width: 4em; color: var(--jp-widgets-color, inherit); }
 .nnlib-playground .widget-label { font-weight: 600; }
 .nnlib-playground .nnlib-right { text-align: right; padding-right: 10px; }
 </style>"""
@@ -83,6 +92,8 @@ class Run:
     hidden_units: int
     epochs: int
     train_size: int
+    optimizer: str = "SGD"
+    momentum: float = 0.0
     history: dict = field(default_factory=_empty_history)
     outcome: str = "training"
     val_loss: float = float("nan")
@@ -94,7 +105,8 @@ class Run:
     def label(self, show=("hidden_units", "train_size")):
         """The run's legend entry: learning rate, batch size, the settings named in ``show``
         and, once the run has ended, its result."""
-        text = f"#{self.number}  lr {self.learning_rate:.3g} · batch {self.batch_size}"
+        text = (f"#{self.number}  {self.optimizer_name()} · lr {self.learning_rate:.3g} · "
+                f"batch {self.batch_size}")
         if "hidden_units" in show:
             text += f" · {self.hidden_units} hidden"
         if "train_size" in show:
@@ -109,12 +121,19 @@ class Run:
             text = text[:cut] + "\n        " + text[cut + 3:]
         return text
 
+    def optimizer_name(self):
+        """'SGD', 'SGD momentum 0.9' or 'Adam'."""
+        if self.optimizer == "SGD + momentum":
+            return f"SGD momentum {self.momentum:.2g}"
+        return self.optimizer
+
     def __repr__(self):
         result = {"done": f"validation accuracy {self.val_accuracy:.2%}",
                   "stopped": f"stopped, validation accuracy {self.val_accuracy:.2%}",
                   "exploded": "loss exploded", "training": "training …",
                   "error": f"error: {self.error}"}[self.outcome]
-        return (f"Run {self.number}: lr {self.learning_rate:.3g}, batch {self.batch_size}, "
+        return (f"Run {self.number}: {self.optimizer_name()}, lr {self.learning_rate:.3g}, "
+                f"batch {self.batch_size}, "
                 f"{self.hidden_units} hidden, {_plural(self.epochs, 'epoch')} on "
                 f"{self.train_size:,} images"
                 f" — {result} ({self.seconds:.1f} s)")
@@ -138,7 +157,8 @@ class Playground:
     """
 
     def __init__(self, x_train, y_train, x_val, y_val, *, seed=0, learning_rate=0.1,
-                 batch_size=32, hidden_units=64, epochs=5, train_size=None):
+                 batch_size=32, hidden_units=64, epochs=5, train_size=None, optimizer="SGD",
+                 momentum=0.9):
         self._x_train, self._y_train = _check_data(x_train, y_train, "x_train", "y_train")
         self._x_val, self._y_val = _check_data(x_val, y_val, "x_val", "y_val")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -157,32 +177,40 @@ class Playground:
         self._plot_lock = threading.RLock()
         self._build_widgets()
         self.set(learning_rate=learning_rate, batch_size=batch_size, hidden_units=hidden_units,
-                 epochs=epochs, train_size=len(self._x_train) if train_size is None else train_size)
+                 epochs=epochs, train_size=len(self._x_train) if train_size is None else train_size,
+                 optimizer=optimizer, momentum=momentum)
+        self._busy(False)
         self._setup_figure()
         self._draw()
         self._say("Set the sliders and press <b>Train</b>.")
 
     # --- the widgets ----------------------------------------------------------------------------
     def _build_widgets(self):
-        wide = widgets.Layout(width="500px")
-        style = {"description_width": "170px"}
+        wide = widgets.Layout(width="460px", max_width="100%", margin="2px 16px 2px 0")
+        style = {"description_width": "150px", "handle_color": HANDLE}
         self.learning_rate = widgets.FloatLogSlider(
             value=0.1, base=10, min=np.log10(LEARNING_RATES[0]), max=np.log10(LEARNING_RATES[1]),
-            step=0.1, readout_format=".2g", description="learning rate",
+            step=0.1, readout=True, readout_format=".2g", description="learning rate",
             continuous_update=False, layout=wide, style=style)
         self.batch_size = widgets.SelectionSlider(
-            options=BATCH_SIZES, value=32, description="batch size",
+            options=BATCH_SIZES, value=32, description="batch size", readout=True,
             continuous_update=False, layout=wide, style=style)
         self.hidden_units = widgets.SelectionSlider(
-            options=HIDDEN_UNITS, value=64, description="hidden units",
+            options=HIDDEN_UNITS, value=64, description="hidden units", readout=True,
             continuous_update=False, layout=wide, style=style)
         self.epochs = widgets.IntSlider(
-            value=5, min=1, max=MAX_EPOCHS, description="epochs",
+            value=5, min=1, max=MAX_EPOCHS, description="epochs", readout=True,
             continuous_update=False, layout=wide, style=style)
         n = len(self._x_train)
         self.train_size = widgets.SelectionSlider(
             options=[s for s in TRAIN_SIZES if s < n] + [n], value=n,
-            description="training images", continuous_update=False, layout=wide, style=style)
+            description="training images", readout=True, continuous_update=False, layout=wide, style=style)
+        self.optimizer = widgets.Dropdown(options=OPTIMIZERS, value="SGD", description="optimizer",
+                                          layout=wide, style={"description_width": "150px"})
+        self.momentum = widgets.FloatSlider(
+            value=0.9, min=0.0, max=MAX_MOMENTUM, step=0.01, readout=True, readout_format=".2f",
+            description="momentum", continuous_update=False, layout=wide, style=style)
+        self.optimizer.observe(lambda _: self._busy(self.is_training), names="value")
         self.x_axis = widgets.ToggleButtons(options=["epochs", "seconds"], value="epochs",
                                             style={"button_width": "100px"})
         button_style = {"font_size": "18px", "font_weight": "bold"}
@@ -198,19 +226,27 @@ class Playground:
         self.clear_button.on_click(lambda _: self.clear())
         self.x_axis.observe(lambda _: self._draw(), names="value")
         self.plot = widgets.Image(format="png", layout=widgets.Layout(width="100%",
-                                                                      max_width="1300px"))
+                                                                      max_width="1300px",
+                                                                      height="auto"))
         self.status = widgets.HTML(style={"font_size": "20px"})
         self._sliders = (self.learning_rate, self.batch_size, self.hidden_units, self.epochs,
-                         self.train_size)
-        controls = widgets.HBox([
-            widgets.VBox([self.learning_rate, self.batch_size, self.hidden_units]),
-            widgets.VBox([self.epochs, self.train_size, widgets.HBox([
-                widgets.Label("x axis", layout=widgets.Layout(width="170px")).add_class(
-                    "nnlib-right"), self.x_axis])])])
-        buttons = widgets.HBox([self.train_button, self.stop_button, self.clear_button],
-                               layout=widgets.Layout(margin="10px 0 10px 175px"))
-        self.widget = widgets.VBox([widgets.HTML(CSS), controls, buttons, self.plot, self.status])
+                         self.train_size, self.optimizer, self.momentum)
+        x_axis = widgets.HBox([widgets.Label("x axis", layout=widgets.Layout(width="150px"))
+                               .add_class("nnlib-right"), self.x_axis], layout=wide)
+        # one row per control in a narrow window, two or more side by side in a wide one
+        wrap = widgets.Layout(flex_flow="row wrap", width="100%")
+        controls = widgets.Box([*self._sliders, x_axis], layout=wrap)
+        buttons = widgets.Box([self.train_button, self.stop_button, self.clear_button],
+                              layout=widgets.Layout(flex_flow="row wrap", margin="10px 0"))
+        self.widget = widgets.VBox([widgets.HTML(CSS), controls, buttons, self.status, self.plot],
+                                   layout=widgets.Layout(width="100%"))
         self.widget.add_class("nnlib-playground")
+
+    def figure(self):
+        """The plot as it is now, as an IPython Image: a static picture that stays in a saved
+        notebook (the live widget needs a running kernel)."""
+        from IPython.display import Image
+        return Image(self.plot.value, format="png")
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
@@ -223,9 +259,11 @@ class Playground:
 
     # --- settings -------------------------------------------------------------------------------
     def set(self, **settings):
-        """Set sliders by name (learning_rate, batch_size, hidden_units, epochs, train_size,
-        x_axis); ValueError for an unknown name or a value the slider cannot take."""
-        names = ("learning_rate", "batch_size", "hidden_units", "epochs", "train_size", "x_axis")
+        """Set controls by name (learning_rate, batch_size, hidden_units, epochs, train_size,
+        optimizer, momentum, x_axis); ValueError for an unknown name or a value the control
+        cannot take."""
+        names = ("learning_rate", "batch_size", "hidden_units", "epochs", "train_size",
+                 "optimizer", "momentum", "x_axis")
         for name, value in settings.items():
             if name not in names:
                 raise ValueError(f"Playground has no setting {name!r}; "
@@ -244,6 +282,12 @@ class Playground:
                     raise ValueError(f"epochs must be an integer from 1 to {MAX_EPOCHS}, "
                                      f"got {value!r}")
                 value = int(value)
+            elif name == "momentum":
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                        or not 0 <= value <= MAX_MOMENTUM:
+                    raise ValueError(f"momentum must be a number from 0 to {MAX_MOMENTUM}, "
+                                     f"got {value!r}")
+                value = float(value)
             elif value not in widget.options or isinstance(value, bool):
                 options = ", ".join(map(str, widget.options))
                 raise ValueError(f"{name} must be one of {options}; got {value!r}")
@@ -254,7 +298,10 @@ class Playground:
         return {"learning_rate": float(self.learning_rate.value),
                 "batch_size": int(self.batch_size.value),
                 "hidden_units": int(self.hidden_units.value),
-                "epochs": int(self.epochs.value), "train_size": int(self.train_size.value)}
+                "epochs": int(self.epochs.value), "train_size": int(self.train_size.value),
+                "optimizer": self.optimizer.value,
+                "momentum": float(self.momentum.value)
+                if self.optimizer.value == "SGD + momentum" else 0.0}
 
     # --- training -------------------------------------------------------------------------------
     @property
@@ -327,6 +374,7 @@ class Playground:
         self.stop_button.disabled = not busy
         for slider in self._sliders:
             slider.disabled = busy
+        self.momentum.disabled = busy or self.optimizer.value != "SGD + momentum"
 
     def _run(self, run):
         start = time.perf_counter()
@@ -344,7 +392,8 @@ class Playground:
 
     def _train(self, run, start):
         model = run.model = build_model(run.hidden_units, self.seed)
-        optimizer = SGD(run.learning_rate)
+        optimizer = (Adam(run.learning_rate) if run.optimizer == "Adam"
+                     else SGD(run.learning_rate, momentum=run.momentum))
         rng = np.random.default_rng(self.seed)
         images = self._train_order[:run.train_size]
         n = len(images)
@@ -425,7 +474,8 @@ class Playground:
 
     @staticmethod
     def _name(run):
-        return f"<b>Run {run.number}</b> (lr {run.learning_rate:.3g}, batch {run.batch_size})"
+        return (f"<b>Run {run.number}</b> ({run.optimizer_name()}, lr {run.learning_rate:.3g}, "
+                f"batch {run.batch_size})")
 
     def _progress(self, run):
         h = run.history
@@ -451,14 +501,18 @@ class Playground:
 
     # --- the plot -------------------------------------------------------------------------------
     def _setup_figure(self):
-        self._fig = Figure(figsize=(14, 5), dpi=100)
+        self._fig = Figure(figsize=(14, 5), dpi=100, facecolor="none")
         FigureCanvasAgg(self._fig)
         self._ax_loss, self._ax_acc = self._fig.subplots(1, 2)
         self._fig.subplots_adjust(left=0.05, right=0.655, bottom=0.14, top=0.9, wspace=0.22)
         for ax, title in ((self._ax_loss, "loss"), (self._ax_acc, "accuracy")):
-            ax.set_title(title, fontsize=FONT + 5, fontweight="bold")
-            ax.tick_params(labelsize=FONT)
-            ax.grid(True, alpha=0.35)
+            ax.set_title(title, fontsize=FONT + 5, fontweight="bold", color=INK)
+            ax.set_facecolor("none")
+            ax.tick_params(labelsize=FONT, colors=INK)
+            ax.xaxis.label.set_color(INK)
+            for spine in ax.spines.values():
+                spine.set_color(INK)
+            ax.grid(True, alpha=0.35, color=INK)
         self._ax_acc.set_ylim(0, 1)
         self._ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         self._hint = self._ax_loss.text(0.5, 0.5, "press Train", transform=self._ax_loss.transAxes,
@@ -481,16 +535,15 @@ class Playground:
         for number in set(self._lines) - {r.number for r in runs}:
             for artist in self._lines.pop(number):
                 artist.remove()
-        top, right = 2.5, 1.0
+        top, right = 2.5, 0.0
         for run in runs:
             h = run.history
             last = -1 if run.outcome == "exploded" else None   # its last point is off the chart
             losses = np.asarray(h["loss"][:last] + h["val_loss"][:last], dtype=float)
             top = max(top, min(np.max(losses[np.isfinite(losses)], initial=0), 5.0) * 1.05)
-            if h[x_key]:
+            if h[x_key]:     # the axis grows with the runs: it ends at the latest point
                 right = max(right, h[x_key][-1])
-            if x_key == "epoch" and run.outcome == "training":
-                right = max(right, run.epochs)   # the curve grows into a frame that fits the run
+        right = right or 1.0
         notes = 0
         for run in runs:
             if run.number not in self._lines:
@@ -530,7 +583,7 @@ class Playground:
         self._hint.set_visible(not runs)
         self._update_legend(runs)
         buffer = io.BytesIO()
-        self._fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        self._fig.savefig(buffer, format="png", transparent=True, pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
     def _update_legend(self, runs):
@@ -552,8 +605,8 @@ class Playground:
             old.remove()
         handles = [Line2D([], [], color=self._lines[run.number][0].get_color(), lw=5, label=label)
                    for run, label in zip(runs, labels)]
-        handles += [Line2D([], [], color="0.3", lw=2.5, ls="-", label="training"),
-                    Line2D([], [], color="0.3", lw=2.5, ls="--",
+        handles += [Line2D([], [], color=INK, lw=2.5, ls="-", label="training"),
+                    Line2D([], [], color=INK, lw=2.5, ls="--",
                            label="validation  (→ final accuracy)")]
         renderer = self._fig.canvas.get_renderer()
         width, height = self._fig.bbox.width, self._fig.bbox.height
@@ -561,7 +614,9 @@ class Playground:
             legend = self._fig.legend(handles=handles, loc="center left",
                                       bbox_to_anchor=(0.67, 0.52), fontsize=size, frameon=False,
                                       handlelength=2.0, title=title if runs else None,
-                                      title_fontsize=size + 1, alignment="left")
+                                      title_fontsize=size + 1, alignment="left", labelcolor=INK)
+            if legend.get_title():
+                legend.get_title().set_color(INK)
             box = legend.get_window_extent(renderer)
             if box.x1 <= width - 4 and box.y0 >= 0 and box.y1 <= height:
                 break
@@ -577,6 +632,12 @@ def _check_data(x, y, x_name, y_name):
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"{x_name} holds {x.dtype} values; scale the images to floats in [0, 1] "
                          "with nnlib.preprocess first")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{x_name} holds NaN or infinite values; pass the images as made by "
+                         "nnlib.preprocess")
+    if x.max() > UNSCALED:
+        raise ValueError(f"{x_name} looks unscaled (max {x.max():g}): pass preprocess(x), "
+                         "floats in [0, 1]")
     y = class_ids(y, 10, f"Playground {y_name}")
     if len(y) != len(x):
         raise ValueError(f"Playground got {len(x)} images in {x_name} but {len(y)} labels "

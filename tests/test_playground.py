@@ -201,10 +201,14 @@ def bad_data(x, y, xv, yv):
         ((x, y + 10, xv, yv), "labels from 10 to 19"),
         ((x, y, xv[:0], yv[:0]), r"x_val of shape \(N, 784\)"),
         ((x, y, xv[:, :100], yv), r"got shape \(500, 100\)"),
+        ((x * 255, y, xv, yv), r"x_train looks unscaled \(max 255\): pass preprocess\(x\)"),
+        ((x, y, xv * 255, yv), r"x_val looks unscaled \(max 255\)"),
+        ((np.where(x > 0.5, np.nan, x), y, xv, yv), "x_train holds NaN or infinite values"),
+        ((x, y, np.where(xv > 0.5, np.inf, xv), yv), "x_val holds NaN or infinite values"),
     ]
 
 
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(10))
 def test_bad_data_raises_a_one_line_value_error(mnist_small, case):
     args, message = bad_data(*mnist_small)[case]
     with pytest.raises(ValueError, match=message) as info:
@@ -235,3 +239,54 @@ def test_import_nnlib_imports_neither_ipywidgets_nor_matplotlib():
             "('ipywidgets', 'matplotlib', 'nnlib.widgets')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("optimizer, momentum, name", [
+    ("SGD", 0.0, "SGD"), ("SGD + momentum", 0.9, "SGD momentum 0.9"), ("Adam", 0.0, "Adam")])
+def test_the_optimizer_control_chooses_the_optimizer_and_names_it(pg, monkeypatch, optimizer,
+                                                                 momentum, name):
+    import nnlib.widgets as w
+    made = []
+    for cls in ("SGD", "Adam"):
+        real = getattr(w, cls)
+        monkeypatch.setattr(w, cls, lambda *a, real=real, **k: made.append(real(*a, **k))
+                            or made[-1])
+    pg.set(optimizer=optimizer, momentum=0.9, learning_rate=0.01, epochs=1)
+    assert pg.momentum.disabled == (optimizer != "SGD + momentum")
+    run = pg.train(wait=True)
+    assert run.outcome == "done" and (run.optimizer, run.momentum) == (optimizer, momentum)
+    assert type(made[0]).__name__ == optimizer.split()[0]
+    assert getattr(made[0], "momentum", 0.0) == momentum
+    assert run.label().startswith(f"#1  {name} · lr 0.01") and name in repr(run)
+    assert name in pg.status.value
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"momentum": 1.0}, "momentum must be a number from 0 to 0.99"),
+    ({"optimizer": "RMSprop"}, "optimizer must be one of SGD, SGD \\+ momentum, Adam")])
+def test_bad_optimizer_settings_raise(pg, settings, message):
+    with pytest.raises(ValueError, match=message):
+        pg.set(**settings)
+
+
+def test_every_slider_shows_its_value_and_the_status_line_is_above_the_plot(pg):
+    sliders = [w for w in pg._sliders if hasattr(w, "readout")]
+    assert len(sliders) == 6 and all(w.readout for w in sliders)
+    assert pg.widget.children.index(pg.status) < pg.widget.children.index(pg.plot)
+
+
+def test_the_x_axis_ends_at_the_latest_point_not_at_the_last_epoch(pg):
+    pg.set(epochs=20)
+    pg.train()
+    wait_until(lambda: len(pg.history["epoch"]) >= 3)
+    pg.stop()
+    last = pg.history["epoch"][-1]
+    assert last < 20
+    assert pg._ax_loss.get_xlim()[1] == pytest.approx(max(last, 1e-9) * 1.02)
+
+
+def test_figure_is_a_static_png_of_the_plot(pg):
+    pg.set(epochs=1)
+    pg.train(wait=True)
+    picture = pg.figure()
+    assert picture.data == pg.plot.value and picture.data[:8] == b"\x89PNG\r\n\x1a\n"
