@@ -185,7 +185,7 @@ def test_display_shows_the_widget_with_a_stable_text(pg):
     ({"epochs": 2.5}, "epochs must be an integer"),
     ({"train_size": 1234}, "train_size must be one of 100, 200, 500, 1000, 2000"),
     ({"x_axis": "steps"}, "x_axis must be one of epochs, seconds"),
-    ({"momentum": 0.9}, "Playground has no setting 'momentum'"),
+    ({"dropout": 0.5}, "Playground has no setting 'dropout'"),
 ])
 def test_impossible_settings_raise_a_one_line_value_error(pg, settings, message):
     with pytest.raises(ValueError, match=message) as info:
