@@ -187,7 +187,7 @@ class Playground:
     # --- the widgets ----------------------------------------------------------------------------
     def _build_widgets(self):
         wide = widgets.Layout(width="460px", max_width="100%", margin="2px 16px 2px 0")
-        style = {"description_width": "150px", "handle_color": HANDLE}
+        style = {"description_width": "165px", "handle_color": HANDLE}
         self.learning_rate = widgets.FloatLogSlider(
             value=0.1, base=10, min=np.log10(LEARNING_RATES[0]), max=np.log10(LEARNING_RATES[1]),
             step=0.1, readout=True, readout_format=".2g", description="learning rate",
@@ -206,7 +206,7 @@ class Playground:
             options=[s for s in TRAIN_SIZES if s < n] + [n], value=n,
             description="training images", readout=True, continuous_update=False, layout=wide, style=style)
         self.optimizer = widgets.Dropdown(options=OPTIMIZERS, value="SGD", description="optimizer",
-                                          layout=wide, style={"description_width": "150px"})
+                                          layout=wide, style={"description_width": "165px"})
         self.momentum = widgets.FloatSlider(
             value=0.9, min=0.0, max=MAX_MOMENTUM, step=0.01, readout=True, readout_format=".2f",
             description="momentum", continuous_update=False, layout=wide, style=style)
@@ -231,7 +231,7 @@ class Playground:
         self.status = widgets.HTML(style={"font_size": "20px"})
         self._sliders = (self.learning_rate, self.batch_size, self.hidden_units, self.epochs,
                          self.train_size, self.optimizer, self.momentum)
-        x_axis = widgets.HBox([widgets.Label("x axis", layout=widgets.Layout(width="150px"))
+        x_axis = widgets.HBox([widgets.Label("x axis", layout=widgets.Layout(width="165px"))
                                .add_class("nnlib-right"), self.x_axis], layout=wide)
         # one row per control in a narrow window, two or more side by side in a wide one
         wrap = widgets.Layout(flex_flow="row wrap", width="100%")

@@ -4,7 +4,9 @@ Starts ``python -m jupyter lab`` (this Python, so its kernel is this environment
 loopback port, in a temporary folder holding a copy of solutions/11_playground.ipynb; opens the
 notebook in headless Chromium with Playwright; runs all cells from the Run menu; then moves the
 learning-rate slider with the keyboard, clicks Train, watches the plot and the status line
-change, clicks Stop and sees the run stopped.
+change, clicks Stop and sees the run stopped. Then it switches to the dark theme in a window of
+683 × 512 CSS pixels (1024 × 768 at 150 % zoom) and checks what is visible: readouts, handles,
+controls within the window, the status line above the plot, and a drawn plot.
 
 Skipped when Chromium or Playwright is missing, unless NNLIB_REQUIRE_BROWSER=1 (as in CI), which
 turns a missing piece into a failure. Debian's Chromium is used; no browser is downloaded.
@@ -20,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +134,51 @@ def wait_for(condition, timeout, what):
         time.sleep(0.05)
 
 
+def luminance(css_colour):
+    """Relative luminance (WCAG) of a CSS 'rgb(r, g, b)' or 'rgba(r, g, b, a)' colour."""
+    r, g, b = (int(v) / 255 for v in re.findall(r"[\d.]+", css_colour)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a, b):
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def check_visible_in_dark_small_window(page, box, plot_screenshot):
+    """What a lecturer sees: readouts with their values, handles that stand out from the page,
+    controls inside the window's width, the status line above the plot, and a plot whose
+    pixels are not just the page's background."""
+    from PIL import Image
+
+    width = page.viewport_size["width"]
+    background = page.evaluate("getComputedStyle(document.querySelector('.jp-Notebook'))"
+                               ".backgroundColor")
+    assert luminance(background) < 0.1, f"not a dark background: {background}"
+    readouts = box.locator(".widget-readout")
+    assert readouts.count() == 6
+    for i in range(readouts.count()):
+        readout = readouts.nth(i)
+        assert readout.is_visible() and readout.inner_text().strip(), f"readout {i} is empty"
+        text_colour = readout.evaluate("e => getComputedStyle(e).color")
+        assert contrast(text_colour, background) > 3, f"readout {i} is {text_colour}"
+    for i, handle in enumerate(box.locator(".noUi-handle").all()):
+        colour = handle.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert contrast(colour, background) > 2, f"handle {i} is {colour} on {background}"
+    for control in box.locator(".widget-slider, .widget-dropdown, button").all():
+        bounds = control.bounding_box()
+        assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= width + 1, \
+            f"{control.inner_text()!r} lies outside the {width} px window: {bounds}"
+    status, image = box.locator(".widget-html-content").last, box.locator("img")
+    assert status.bounding_box()["y"] < image.bounding_box()["y"]
+    assert image.bounding_box()["width"] <= width
+    plot = np.asarray(Image.open(plot_screenshot).convert("RGB"), dtype=float)
+    bg = np.array([float(v) for v in re.findall(r"[\d.]+", background)[:3]])
+    ink = np.abs(plot - bg).max(axis=2) > 60      # clearly different from the page
+    assert plot.size and 0.01 < ink.mean() < 0.5, f"{ink.mean():.1%} of the plot is drawn"
+
+
 def test_playground_trains_and_stops_in_jupyterlab(sync_playwright, jupyterlab, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -187,7 +235,7 @@ def test_playground_trains_and_stops_in_jupyterlab(sync_playwright, jupyterlab, 
 
             before = image.get_attribute("src")
             train.click()
-            wait_for(lambda: "Run 2 (lr 0.2, batch 128)" in status.inner_text()
+            wait_for(lambda: "Run 2 (SGD, lr 0.2, batch 128)" in status.inner_text()
                      and "epoch" in status.inner_text(), 60, "the status line to show run 2")
             pictures = set()     # each new picture gets a new blob: URL
 
@@ -201,11 +249,25 @@ def test_playground_trains_and_stops_in_jupyterlab(sync_playwright, jupyterlab, 
 
             stop.click()
             wait_for(lambda: "stopped" in status.inner_text(), 30, "the run to stop")
-            assert re.search(r"Run 2 \(lr 0\.2, batch 128\) stopped after [\d.]+ epochs",
+            assert re.search(r"Run 2 \(SGD, lr 0\.2, batch 128\) stopped after [\d.]+ epochs",
                              status.inner_text())
             wait_for(train.is_enabled, 10, "Train to be enabled again")
             assert stop.is_disabled()
             box.screenshot(path=str(tmp_path / "playground-stopped.png"))
+
+            # JupyterLab's dark theme, in the CSS size of 1024 × 768 at 150 % zoom (683 × 512)
+            page.click(".lm-MenuBar-itemLabel:text-is('Settings')")
+            page.click(".lm-Menu-itemLabel:text-is('Theme')")
+            page.click(".lm-Menu-itemLabel:text-is('JupyterLab Dark')")
+            page.wait_for_selector("body[data-jp-theme-light='false']", state="attached",
+                                   timeout=30_000)
+            page.set_viewport_size({"width": 683, "height": 512})
+            page.click(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")  # collapse it
+            page.wait_for_timeout(1000)
+            box.scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "playground-dark-small.png"))
+            image.screenshot(path=str(tmp_path / "plot-dark-small.png"))
+            check_visible_in_dark_small_window(page, box, tmp_path / "plot-dark-small.png")
             assert not errors, errors
         finally:
             browser.close()
