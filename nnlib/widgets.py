@@ -204,7 +204,8 @@ class Playground:
         n = len(self._x_train)
         self.train_size = widgets.SelectionSlider(
             options=[s for s in TRAIN_SIZES if s < n] + [n], value=n,
-            description="training images", readout=True, continuous_update=False, layout=wide, style=style)
+            description="training images", readout=True, continuous_update=False, layout=wide,
+            style=style)
         self.optimizer = widgets.Dropdown(options=OPTIMIZERS, value="SGD", description="optimizer",
                                           layout=wide, style={"description_width": "165px"})
         self.momentum = widgets.FloatSlider(
