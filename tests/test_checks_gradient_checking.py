@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from nnlib import Dense, gradcheck
+from checkhelpers import not_yet
 from nnlib.checks.ch06_gradient_checking import (
     BuggyDense, check_buggy_gradient, check_check_layer, check_numerical_gradient, check_rel_error,
 )
@@ -307,6 +308,13 @@ def test_buggy_gradient_right_answer_passes(answer):
 
 def test_buggy_gradient_unanswered_is_pending():
     result = check_buggy_gradient(None)
+    assert not result.ok and result.message.startswith("⏳")
+
+
+def test_buggy_gradient_answer_as_a_function_is_checked_and_unsolved_is_pending():
+    assert check_buggy_gradient(lambda: "biases").ok
+    assert_flagged(check_buggy_gradient(lambda: "weights"), "'weights' gradient is right")
+    result = check_buggy_gradient(not_yet)
     assert not result.ok and result.message.startswith("⏳")
 
 

@@ -288,6 +288,8 @@ def _buggy_dense_errors():
 
 @check("buggy_gradient")
 def check_buggy_gradient(buggy_gradient):
+    if callable(buggy_gradient):
+        buggy_gradient = buggy_gradient()
     if buggy_gradient is None:
         raise NotImplementedError()
     if not isinstance(buggy_gradient, str) or buggy_gradient.strip().lower() not in _ALIASES:
