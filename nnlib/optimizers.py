@@ -1,27 +1,50 @@
 """Optimizers: they alone change parameters. SGD in chapter 07, Adam in chapter 13."""
 
+import numbers
+
 import numpy as np
 
 from ._validate import positive
 
 
+def _fraction(value, name):
+    """``value`` if it is a number in [0, 1), else a one-line ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return value
+
+
 class _Optimizer:
+    weight_decay = 0.0
+
     def step(self, layers):
-        """Update every parameter of ``layers`` in place from the gradients backward set."""
+        """Update every parameter of ``layers`` in place from the gradients backward set.
+
+        With weight decay λ the step uses g + λW for parameters named "weights" (not biases):
+        the gradient of (λ/2) ΣW² added to the loss. Introduced in chapter 13.
+        """
         for layer in layers:
             for name in getattr(layer, "param_names", ()):
                 param, grad = getattr(layer, name), getattr(layer, "d" + name)
+                if self.weight_decay and name == "weights":
+                    grad = grad + self.weight_decay * param
                 self._update((id(layer), name), param, grad)
+
+    def _set_weight_decay(self, weight_decay):
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real) or (
+                not weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a number ≥ 0, got {weight_decay!r}")
+        self.weight_decay = weight_decay
 
 
 class SGD(_Optimizer):
-    """v ← μ v − η g;  θ ← θ + v  (plain SGD when momentum μ = 0). Introduced in chapter 07."""
+    """v ← μ v − η g;  θ ← θ + v  (plain SGD when momentum μ = 0). Introduced in chapter 07;
+    ``weight_decay`` in chapter 13."""
 
-    def __init__(self, learning_rate=0.1, momentum=0.0):
+    def __init__(self, learning_rate=0.1, momentum=0.0, weight_decay=0.0):
         self.learning_rate = positive(learning_rate, "learning_rate")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = momentum
+        self.momentum = _fraction(momentum, "momentum")
+        self._set_weight_decay(weight_decay)
         self.velocity = {}
 
     def _update(self, key, param, grad):
@@ -44,9 +67,11 @@ class Adam(_Optimizer):
     Introduced in chapter 13.
     """
 
-    def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-7):
+    def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-7, weight_decay=0.0):
         self.learning_rate = positive(learning_rate, "learning_rate")
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.beta1, self.beta2 = _fraction(beta1, "beta1"), _fraction(beta2, "beta2")
+        self.eps = positive(eps, "eps")
+        self._set_weight_decay(weight_decay)
         self.state = {}
 
     def _update(self, key, param, grad):
