@@ -22,6 +22,20 @@ def positive(value, name, *, integer=False):
     return value
 
 
+def fraction(value, name):
+    """Return ``value`` if it is a number in [0, 1) (a momentum, a beta, a dropout rate)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return value
+
+
+def non_negative(value, name):
+    """Return ``value`` if it is a number ≥ 0, else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
+    return value
+
+
 def class_ids(y_true, n_classes, who):
     """Integer class ids (N,) from integer labels (N,) or one-hot rows (N, n_classes)."""
     y = np.asarray(y_true)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validate import as_2d, positive
+from ._validate import as_2d, fraction, positive
 
 
 class Dense:
@@ -64,9 +64,7 @@ class Dropout:
     param_names = ()
 
     def __init__(self, rate=0.5, *, rng=None):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = float(fraction(rate, "Dropout rate"))
         self.rng = np.random.default_rng(rng)
         self.training = False
         self.mask = None

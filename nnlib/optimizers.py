@@ -1,22 +1,11 @@
 """Optimizers: they alone change parameters. SGD in chapter 07, Adam in chapter 13."""
 
-import numbers
-
 import numpy as np
 
-from ._validate import positive
-
-
-def _fraction(value, name):
-    """``value`` if it is a number in [0, 1), else a one-line ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return value
+from ._validate import fraction, non_negative, positive
 
 
 class _Optimizer:
-    weight_decay = 0.0
-
     def step(self, layers):
         """Update every parameter of ``layers`` in place from the gradients backward set.
 
@@ -30,12 +19,6 @@ class _Optimizer:
                     grad = grad + self.weight_decay * param
                 self._update((id(layer), name), param, grad)
 
-    def _set_weight_decay(self, weight_decay):
-        if isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real) or (
-                not weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a number ≥ 0, got {weight_decay!r}")
-        self.weight_decay = weight_decay
-
 
 class SGD(_Optimizer):
     """v ← μ v − η g;  θ ← θ + v  (plain SGD when momentum μ = 0). Introduced in chapter 07;
@@ -43,8 +26,8 @@ class SGD(_Optimizer):
 
     def __init__(self, learning_rate=0.1, momentum=0.0, weight_decay=0.0):
         self.learning_rate = positive(learning_rate, "learning_rate")
-        self.momentum = _fraction(momentum, "momentum")
-        self._set_weight_decay(weight_decay)
+        self.momentum = fraction(momentum, "momentum")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.velocity = {}
 
     def _update(self, key, param, grad):
@@ -69,9 +52,9 @@ class Adam(_Optimizer):
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-7, weight_decay=0.0):
         self.learning_rate = positive(learning_rate, "learning_rate")
-        self.beta1, self.beta2 = _fraction(beta1, "beta1"), _fraction(beta2, "beta2")
+        self.beta1, self.beta2 = fraction(beta1, "beta1"), fraction(beta2, "beta2")
         self.eps = positive(eps, "eps")
-        self._set_weight_decay(weight_decay)
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.state = {}
 
     def _update(self, key, param, grad):

@@ -1,4 +1,5 @@
-"""The chapter 12 check (keras_weights) passes nnlib's reference and names each typical mistake.
+"""The chapter 12 checks (keras_weights, weights_from_torch_layout) pass nnlib's references and
+name each typical mistake.
 
 The check needs NumPy only; this module does not import TensorFlow.
 """
@@ -6,8 +7,11 @@ The check needs NumPy only; this module does not import TensorFlow.
 import numpy as np
 import pytest
 
+from checkhelpers import not_yet
 from nnlib.checks import check_keras_weights
-from nnlib.checks.ch12_keras_comparison import reference_keras_weights
+from nnlib.checks.ch12_keras_comparison import (check_weights_from_torch_layout,
+                                                reference_keras_weights,
+                                                reference_weights_from_torch_layout)
 
 
 def test_keras_weights_check_passes_the_reference():
@@ -23,10 +27,7 @@ def test_keras_weights_check_accepts_a_tuple_of_float64_copies():
 
 
 def test_keras_weights_check_reports_an_unimplemented_function():
-    def keras_weights(model):
-        raise NotImplementedError()
-
-    result = check_keras_weights(keras_weights)
+    result = check_keras_weights(not_yet)
     assert not result.ok
     assert result.message.startswith("⏳")
 
@@ -99,10 +100,6 @@ def test_keras_weights_check_names_the_mistake(wrong, named):
 
 # weights_from_torch_layout: from torch's (n_outputs, n_inputs) layout to Keras's and nnlib's
 
-from nnlib.checks.ch12_keras_comparison import (  # noqa: E402
-    check_weights_from_torch_layout, reference_weights_from_torch_layout)
-
-
 def test_torch_layout_check_passes_the_reference():
     result = check_weights_from_torch_layout(reference_weights_from_torch_layout)
     assert result.ok, result.message
@@ -118,10 +115,7 @@ def test_torch_layout_check_accepts_contiguous_float64_copies_in_a_tuple():
 
 
 def test_torch_layout_check_reports_an_unimplemented_function():
-    def weights_from_torch_layout(state_dict):
-        raise NotImplementedError()
-
-    result = check_weights_from_torch_layout(weights_from_torch_layout)
+    result = check_weights_from_torch_layout(not_yet)
     assert not result.ok
     assert result.message.startswith("⏳")
 

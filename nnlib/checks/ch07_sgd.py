@@ -139,6 +139,26 @@ def _flat(params):
     return np.concatenate([np.ravel(p) for p in params])
 
 
+def _call_step(step, layers, state_word):
+    """Call ``step(layers)`` and turn the two typical crashes into a Problem that explains them:
+    touching a ReLU's (absent) parameters, and one ``state_word`` shared by differently shaped
+    parameters."""
+    try:
+        step(layers)
+    except AttributeError as err:
+        if "ReLU" in str(err):
+            raise Problem("step crashed on a ReLU layer, which has no parameters "
+                          f"({str(err).splitlines()[0]}): update only the names listed in "
+                          "layer.param_names (ReLU's is empty)") from None
+        raise
+    except ValueError as err:
+        if "broadcast" in str(err) or "shape" in str(err):
+            raise Problem(f"step raised ValueError: {str(err).splitlines()[0]} — each parameter "
+                          f"needs its own {state_word} with its own shape: keep one per layer "
+                          "and per name, e.g. a dict keyed by (id(layer), name)") from None
+        raise
+
+
 def _run_student(optimizer, layers, grads_per_step, what):
     """Apply ``optimizer.step(layers)`` once per set of gradients; return the parameters after each
     step as one row each: (steps, number of parameters)."""
@@ -147,21 +167,7 @@ def _run_student(optimizer, layers, grads_per_step, what):
         for layer, (dw, db) in zip(_dense(layers), zip(grads[::2], grads[1::2])):
             layer.dweights, layer.dbiases = dw.copy(), db.copy()
         before = [(getattr(l, "weights").shape, getattr(l, "biases").shape) for l in _dense(layers)]
-        try:
-            optimizer.step(layers)
-        except AttributeError as err:
-            if "ReLU" in str(err):
-                raise Problem("step crashed on a ReLU layer, which has no parameters "
-                              f"({str(err).splitlines()[0]}): update only the names listed in "
-                              "layer.param_names (ReLU's is empty)") from None
-            raise
-        except ValueError as err:
-            if "broadcast" in str(err) or "shape" in str(err):
-                raise Problem("step raised ValueError: "
-                              f"{str(err).splitlines()[0]} — each parameter needs its own "
-                              "velocity with its own shape: keep one per layer and per name, "
-                              "e.g. a dict keyed by (id(layer), name)") from None
-            raise
+        _call_step(optimizer.step, layers, "velocity")
         for layer, (w_shape, b_shape) in zip(_dense(layers), before):
             for name, shape in (("weights", w_shape), ("biases", b_shape)):
                 got = np.shape(getattr(layer, name))

@@ -6,7 +6,7 @@ and, when the numbers differ, compares them with the numbers the typical mistake
 import numpy as np
 
 from ..gradcheck import numerical_gradient, rel_error
-from .ch07_sgd import _dense, _flat, _network, _snapshot
+from .ch07_sgd import _call_step, _dense, _flat, _network, _snapshot
 from ._core import Problem, check, expect_array, rng_for_checks
 
 
@@ -28,22 +28,8 @@ def _run(step, layers, grads_per_step, state_word):
     for grads in grads_per_step:
         for layer, dw, db in zip(_dense(layers), grads[::2], grads[1::2]):
             layer.dweights, layer.dbiases = dw.copy(), db.copy()
-        try:
-            with np.errstate(all="ignore"):
-                step(layers)
-        except AttributeError as err:
-            if "ReLU" in str(err):
-                raise Problem("step crashed on a ReLU layer, which has no parameters "
-                              f"({str(err).splitlines()[0]}): update only the names listed in "
-                              "layer.param_names (ReLU's is empty)") from None
-            raise
-        except ValueError as err:
-            if "broadcast" in str(err) or "shape" in str(err):
-                raise Problem(f"step raised ValueError: {str(err).splitlines()[0]} — each "
-                              f"parameter needs its own {state_word} with its own shape: keep "
-                              "them per layer and per name, e.g. in a dict keyed by "
-                              "(id(layer), name)") from None
-            raise
+        with np.errstate(all="ignore"):
+            _call_step(step, layers, state_word)
         for layer, dw, db in zip(_dense(layers), grads[::2], grads[1::2]):
             if not (np.array_equal(layer.dweights, dw) and np.array_equal(layer.dbiases, db)):
                 raise Problem("step changed the layers' gradients (dweights or dbiases) in "
