@@ -36,13 +36,35 @@ def non_negative(value, name):
     return value
 
 
+def floating_dtype(dtype, name):
+    """``np.dtype(dtype)`` if it is a floating-point type (float16/32/64), else ValueError."""
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        result = None
+    if result is None or result.kind != "f":
+        raise ValueError(f"{name} must be a floating-point type such as float32 or float64, "
+                         f"got {dtype!r}")
+    return result
+
+
 def class_ids(y_true, n_classes, who):
     """Integer class ids (N,) from integer labels (N,) or one-hot rows (N, n_classes)."""
     y = np.asarray(y_true)
+    if y.dtype.kind not in "iuf":
+        example = f" like {y.flat[0]!r}" if y.size else ""
+        raise ValueError(f"{who} expected integer class ids 0..{n_classes - 1} or one-hot rows, "
+                         f"got {y.dtype} values{example}")
     if y.ndim == 2:
         if y.shape[1] != n_classes:
             raise ValueError(f"{who} got one-hot labels with {y.shape[1]} columns, "
                              f"expected {n_classes} (one per class)")
+        sums = y.sum(axis=1)
+        bad = ~(np.abs(sums - 1) < 1e-3) | (y.min(axis=1, initial=0) < 0)
+        if bad.any():
+            row = np.flatnonzero(bad)[0]
+            raise ValueError(f"{who}: one-hot row {row} sums to {sums[row]:g}, expected 1 "
+                             "(a single 1 per row, or probabilities that sum to 1)")
         return y.argmax(axis=1)
     if y.ndim != 1:
         raise ValueError(f"{who} expected labels of shape (N,) or one-hot (N, {n_classes}), "

@@ -6,9 +6,11 @@ downloads Keras's copy into that cache and checks the sha256 that Keras pins.
 """
 
 import hashlib
+import numbers
 import os
 import sys
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +77,17 @@ def load_mnist(*, url=KERAS_URL, sha256=KERAS_SHA256):
     try:
         with np.load(path, allow_pickle=False) as f:
             x_train, y_train, x_test, y_test = (f[k] for k in KEYS)
-    except (OSError, ValueError, KeyError) as err:
-        raise OSError(f"{path} is not a readable MNIST file ({err}); expected an .npz with keys "
+        for images, labels, n in ((x_train, y_train, 60_000), (x_test, y_test, 10_000)):
+            if images.shape != (n, 28, 28) or labels.shape != (n,) or images.dtype != np.uint8 \
+                    or labels.dtype != np.uint8 or labels.max() > 9:
+                raise ValueError(f"arrays of shape {images.shape} {images.dtype} and "
+                                 f"{labels.shape} {labels.dtype}, expected ({n}, 28, 28) uint8 "
+                                 f"and ({n},) uint8 digits 0..9")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        restore = ("restore it with `git checkout data/mnist.npz`" if path == BUNDLED
+                   else "delete it so that load_mnist() downloads a fresh copy")
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise OSError(f"{path} is damaged ({reason}): {restore}; expected an .npz with keys "
                       f"{', '.join(KEYS)}") from None
     return (x_train, y_train), (x_test, y_test)
 
@@ -84,6 +95,16 @@ def load_mnist(*, url=KERAS_URL, sha256=KERAS_SHA256):
 def preprocess(images, dtype=np.float32):
     """uint8 images (N, 28, 28) in 0..255 -> flat floats (N, 784) in [0, 1]."""
     images = np.asarray(images)
+    if images.dtype.kind not in "uif":
+        raise ValueError(f"preprocess expected pixel values 0..255, got {images.dtype}")
+    if images.size:
+        low, high = images.min(), images.max()
+        if low < 0 or high > 255:
+            raise ValueError(f"preprocess expected pixel values 0..255, got {low:g}..{high:g}")
+        if images.dtype.kind == "f" and high <= 1:
+            raise ValueError("preprocess expected raw pixels 0..255, but these are already in "
+                             "[0, 1]: they were preprocessed once, and dividing by 255 again "
+                             "would make every image almost black")
     return images.reshape(len(images), -1).astype(dtype) / 255
 
 
@@ -101,7 +122,8 @@ def train_val_split(x, y, val_size=10_000, *, rng=None):
     """
     if len(x) != len(y):
         raise ValueError(f"train_val_split got {len(x)} inputs but {len(y)} labels")
-    if not 0 < val_size < len(x):
+    if isinstance(val_size, bool) or not isinstance(val_size, numbers.Integral) \
+            or not 0 < val_size < len(x):
         raise ValueError(f"val_size must be between 1 and {len(x) - 1}, got {val_size!r}")
     order = np.random.default_rng(rng).permutation(len(x))
     val, train = order[:val_size], order[val_size:]

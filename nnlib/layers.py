@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validate import as_2d, fraction, positive
+from ._validate import as_2d, floating_dtype, fraction, positive
 
 
 class Dense:
@@ -17,7 +17,7 @@ class Dense:
     def __init__(self, n_inputs, n_outputs, *, rng=None, dtype=np.float32):
         self.n_inputs = positive(n_inputs, "Dense n_inputs", integer=True)
         self.n_outputs = positive(n_outputs, "Dense n_outputs", integer=True)
-        self.dtype = np.dtype(dtype)
+        self.dtype = floating_dtype(dtype, "Dense dtype")
         rng = np.random.default_rng(rng)
         # He et al. (2015): variance 2/n_inputs keeps the signal's size through ReLU layers
         scale = np.sqrt(2.0 / n_inputs)
@@ -43,13 +43,17 @@ class Dense:
         self.inputs = x
         return x @ self.weights + self.biases
 
-    def backward(self, dout):
-        """dout (N, n_outputs) -> dL/dx (N, n_inputs); sets dweights = xᵀ dout, dbiases = Σ dout."""
+    def backward(self, dout, *, input_grad=True):
+        """dout (N, n_outputs) -> dL/dx (N, n_inputs); sets dweights = xᵀ dout, dbiases = Σ dout.
+
+        ``input_grad=False`` skips dL/dx (and returns None): Model.fit does that for the first
+        layer, whose input gradient nothing uses.
+        """
         if self.inputs is None:
             raise RuntimeError(f"{self!r}.backward called before forward")
         self.dweights = self.inputs.T @ dout
         self.dbiases = dout.sum(axis=0)
-        return dout @ self.weights.T
+        return dout @ self.weights.T if input_grad else None
 
 
 class Dropout:

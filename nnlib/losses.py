@@ -3,7 +3,23 @@
 import numpy as np
 
 from ._validate import as_2d, class_ids, same_batch
-from .activations import softmax
+
+
+def softmax_cross_entropy(logits, y):
+    """(loss, dL/dlogits) of the mean cross-entropy of softmax(logits), from one softmax.
+
+    logits (N, C) floats, y (N,) class ids, both already checked -> (float, (N, C) array).
+    Model.fit calls this once per step; SoftmaxCrossEntropy is the checked, two-method form.
+    """
+    rows = np.arange(len(logits))
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    loss = float(-(shifted[rows, y] - np.log(total[:, 0])).mean())
+    grad = exp / total
+    grad[rows, y] -= 1
+    grad /= len(logits)
+    return loss, grad
 
 
 class CategoricalCrossEntropy:
@@ -44,22 +60,18 @@ class SoftmaxCrossEntropy:
     """
 
     def forward(self, logits, y_true):
-        z = as_2d(logits, "SoftmaxCrossEntropy")
-        y = class_ids(y_true, z.shape[1], "SoftmaxCrossEntropy")
-        same_batch(z, y, "SoftmaxCrossEntropy")
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return float(-log_p[np.arange(len(y)), y].mean())
+        return softmax_cross_entropy(*self._checked(logits, y_true))[0]
 
     def backward(self, logits, y_true):
         """dL/dz = (softmax(z) − one_hot) / N, shape (N, C)."""
+        return softmax_cross_entropy(*self._checked(logits, y_true))[1]
+
+    @staticmethod
+    def _checked(logits, y_true):
         z = as_2d(logits, "SoftmaxCrossEntropy")
-        n, c = z.shape
-        y = class_ids(y_true, c, "SoftmaxCrossEntropy")
+        y = class_ids(y_true, z.shape[1], "SoftmaxCrossEntropy")
         same_batch(z, y, "SoftmaxCrossEntropy")
-        grad = softmax(z)
-        grad[np.arange(n), y] -= 1
-        return grad / n
+        return z, y
 
 
 def accuracy(y_pred, y_true):

@@ -1,39 +1,28 @@
 """A stack of layers that trains, evaluates, saves and loads. Introduced in chapters 08 and 10.
 
-File format (a folder): ``model.json`` holds {"format": "nnlib-model", "version": 1,
-"input_shape": 784, "layers": [{"type": "Dense", "config": {...}}, ...]}; ``weights.npz`` holds
-one array per parameter, named ``"<layer index>.<name>"`` (``"0.weights"``, ``"0.biases"``, …).
-Loading builds layers only from the types below and never unpickles anything.
+The file format and its safety rules are in ``modelfile.py``.
 """
-
-import json
-import os
-import shutil
-import tempfile
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from ._validate import class_ids, positive
-from .activations import ReLU, Softmax
+from . import modelfile
+from ._validate import as_2d, class_ids, positive, same_batch
+from .activations import Softmax
+from .layers import Dense
 from .data import minibatches
-from .layers import Dense, Dropout
-from .losses import CategoricalCrossEntropy, SoftmaxCrossEntropy, accuracy
+from .losses import SoftmaxCrossEntropy, softmax_cross_entropy
+from .modelfile import FORMAT, LAYER_TYPES, VERSION, ModelFileError  # noqa: F401 (public names)
 from .optimizers import SGD
 
-FORMAT, VERSION = "nnlib-model", 1
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, Softmax, Dropout)}
 
-
-def _parameters(layers):
-    """{"<layer index>.<name>": array} for every parameter, as weights.npz names them."""
-    return {f"{i}.{name}": getattr(layer, name)
-            for i, layer in enumerate(layers) for name in layer.param_names}
-
-
-class ModelFileError(ValueError):
-    """A model folder that cannot be loaded: the message names the file and the problem."""
+def _refuse_nonfinite(x, who, first_row=None):
+    """Raise if x holds NaN or inf. Called only once an output is not finite, so that clean data
+    costs nothing; ``first_row`` is the index of x's first row in the caller's input."""
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        where = (f"row {first_row + np.flatnonzero(bad)[0]}" if first_row is not None
+                 else f"{bad.sum()} of the {len(x)} rows of this batch")
+        raise ValueError(f"{who}: x holds NaN or infinite values ({where}); clean the data first")
 
 
 class Model:
@@ -80,76 +69,155 @@ class Model:
             x = layer.forward(x)
         return x
 
+    def _n_classes(self, who):
+        sizes = [l.n_outputs for l in self.layers if hasattr(l, "n_outputs")]
+        if not sizes:
+            raise ValueError(f"{who}: the model has no Dense layer, so there is nothing to train")
+        return sizes[-1]
+
+    def _check_inputs(self, x, who):
+        """x as a finite float array (N ≥ 1, features) that fits the first layer, or a clear error."""
+        if not self.layers:
+            raise ValueError(f"{who}: the model has no layers; add some with model.add(...)")
+        x = np.asarray(x)
+        if x.dtype.kind != "f":
+            raise ValueError(f"{who} expected floating-point inputs scaled to [0, 1], got {x.dtype}: "
+                             "call preprocess(images) first")
+        x = as_2d(x, who)
+        if len(x) == 0:
+            raise ValueError(f"{who} got 0 examples (an empty array), expected at least one row")
+        sizes = [l.n_inputs for l in self.layers if hasattr(l, "n_inputs")]
+        expected = self.input_shape or (sizes[0] if sizes else None)
+        if expected is not None and x.shape[1] != expected:
+            raise ValueError(f"{who} got inputs of shape {x.shape}, expected (N, {expected})")
+        return x
+
+    def _check_labels(self, x, y, who):
+        y = class_ids(y, self._n_classes(who), who)
+        same_batch(x, y, who)
+        return y
+
     def forward(self, x):
         """Output of the last layer (probabilities for a model ending in Softmax)."""
+        x = out = self._check_inputs(x, "Model.forward")
         for layer in self.layers:
-            x = layer.forward(x)
-        return x
+            out = layer.forward(out)
+        if not np.isfinite(out).all():
+            _refuse_nonfinite(x, "Model.forward", 0)
+        return out
 
     def predict(self, x, batch_size=10_000):
         """Class ids (N,): the index of the largest output of each row."""
-        return np.concatenate([self._logits(x[i:i + batch_size]).argmax(axis=1)
-                               for i in range(0, len(x), batch_size)])
+        x = self._check_inputs(x, "Model.predict")
+        positive(batch_size, "batch_size", integer=True)
+        classes = []
+        for i in range(0, len(x), batch_size):
+            z = self._logits(x[i:i + batch_size])
+            if not np.isfinite(z).all():  # argmax of NaN is 0: a silent wrong answer
+                _refuse_nonfinite(x[i:i + batch_size], "Model.predict", i)
+            classes.append(z.argmax(axis=1))
+        return np.concatenate(classes)
 
     def evaluate(self, x, y, batch_size=10_000):
         """(mean cross-entropy loss, accuracy) on x (N, D) and labels y (N,) or one-hot (N, C)."""
-        loss_fn, total_loss, correct = SoftmaxCrossEntropy(), 0.0, 0.0
+        x = self._check_inputs(x, "Model.evaluate")
+        y = self._check_labels(x, y, "Model.evaluate")
+        positive(batch_size, "batch_size", integer=True)
+        loss_fn, total_loss, correct = SoftmaxCrossEntropy(), 0.0, 0
         for i in range(0, len(x), batch_size):
             z, yb = self._logits(x[i:i + batch_size]), y[i:i + batch_size]
+            if not np.isfinite(z).all():
+                _refuse_nonfinite(x[i:i + batch_size], "Model.evaluate", i)
             total_loss += loss_fn.forward(z, yb) * len(z)
-            correct += accuracy(z, yb) * len(z)
+            correct += int((z.argmax(axis=1) == yb).sum())
         return total_loss / len(x), correct / len(x)
 
     def train_step(self, x, y, optimizer):
         """One forward, backward and update on a batch; returns (loss, accuracy) before the update."""
-        loss_fn = SoftmaxCrossEntropy()
+        x = self._check_inputs(x, "Model.train_step")
+        return self._train_step(x, self._check_labels(x, y, "Model.train_step"), optimizer)
+
+    def _train_step(self, x, y, optimizer, who="Model.train_step"):
+        """train_step on checked inputs: x floats (N, D), y class ids (N,).
+
+        A NaN or exploded loss raises before the update, so the weights stay as they were.
+        """
         trainable = self._to_logits()
         modal = [layer for layer in trainable if hasattr(layer, "training")]
         for layer in modal:
             layer.training = True  # e.g. Dropout: active for this step only
         try:
             z = self._logits(x)
-            loss = loss_fn.forward(z, y)
-            grad = loss_fn.backward(z, y)
-            for layer in reversed(trainable):
+            loss, grad = softmax_cross_entropy(z, y)  # one softmax serves the loss and its gradient
+            # a loss above 1000 means p(true class) < e^-1000: the weights have blown up
+            if not loss < 1000:
+                _refuse_nonfinite(x, who)  # NaN in the data is not the learning rate's fault
+                raise FloatingPointError(f"{who}: loss exploded to {loss:.4g}: "
+                                         "the learning rate is probably too high")
+            # Layers before the first one with parameters need no gradient, and the first one
+            # need not compute dL/dx: nothing uses the gradient with respect to the images.
+            first = next((i for i, l in enumerate(trainable) if l.param_names), len(trainable))
+            for layer in reversed(trainable[first + 1:]):
                 grad = layer.backward(grad)
+            if first < len(trainable):
+                if isinstance(trainable[first], Dense):
+                    trainable[first].backward(grad, input_grad=False)
+                else:
+                    trainable[first].backward(grad)
         finally:
             for layer in modal:
                 layer.training = False
         optimizer.step(trainable)
-        return loss, accuracy(z, y)
+        return loss, float((z.argmax(axis=1) == y).mean())
 
     def fit(self, x, y, *, epochs=5, batch_size=128, learning_rate=0.1, optimizer=None,
-            validation_data=None, seed=None, verbose=True):
+            validation_data=None, patience=None, seed=None, verbose=True):
         """Mini-batch training; returns the history {"loss", "accuracy", "val_loss",
         "val_accuracy"}: one value per epoch (the val_ lists stay empty without validation_data).
+
+        The batches come from ``minibatches(x, y, batch_size, rng=rng)``, reshuffled every epoch.
+        With ``patience=P`` (needs validation_data), training stops once the validation loss has
+        not improved for P epochs, the weights of the best epoch are put back, and the history
+        gets "best_epoch" (counted from 1). Introduced in chapter 08; ``patience`` in chapter 13.
         """
         from tqdm.auto import tqdm
 
         positive(epochs, "epochs", integer=True)
         positive(batch_size, "batch_size", integer=True)
+        x = self._check_inputs(x, "Model.fit")
+        y = self._check_labels(x, y, "Model.fit")
+        if validation_data is not None:
+            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+                raise ValueError("Model.fit: validation_data must be a pair (x_val, y_val), got "
+                                 f"{type(validation_data).__name__}")
+            x_val = self._check_inputs(validation_data[0], "Model.fit validation_data")
+            validation_data = x_val, self._check_labels(x_val, validation_data[1],
+                                                         "Model.fit validation_data")
+        if patience is not None:
+            positive(patience, "patience", integer=True)
+            if validation_data is None:
+                raise ValueError("Model.fit: patience stops on the validation loss, "
+                                 "so it needs validation_data=(x_val, y_val)")
         optimizer = optimizer or SGD(learning_rate)
-        if not self.layers:
-            raise ValueError("Model.fit: the model has no layers; add some with model.add(...)")
-        n_classes = next(l.n_outputs for l in reversed(self.layers) if hasattr(l, "n_outputs"))
-        y = class_ids(y, n_classes, "Model.fit")
         rng = np.random.default_rng(seed)
         history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
         n_batches = -(-len(x) // batch_size)
+        best_loss, best_epoch, best_weights = np.inf, 0, None
         for epoch in range(1, epochs + 1):
-            bar = tqdm(minibatches(x, y, batch_size, rng=rng), total=n_batches,
-                       desc=f"epoch {epoch}/{epochs}", disable=not verbose, leave=True)
+            bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", disable=not verbose,
+                       leave=True)
             total_loss = total_correct = 0.0
-            for xb, yb in bar:
-                loss, acc = self.train_step(xb, yb, optimizer)
-                # a loss above 1000 means p(true class) < e^-1000: the weights have blown up
-                if not loss < 1000:
+            for xb, yb in minibatches(x, y, batch_size, rng=rng):
+                try:
+                    loss, acc = self._train_step(xb, yb, optimizer, f"Model.fit, epoch {epoch}")
+                except (ValueError, FloatingPointError):
                     bar.close()
-                    raise FloatingPointError(f"loss exploded to {loss:.4g} in epoch {epoch}: "
-                                             "the learning rate is probably too high")
+                    raise
                 total_loss += loss * len(xb)
                 total_correct += acc * len(xb)
-                bar.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.4f}", refresh=False)
+                bar.update()
+                if verbose and bar.n % 25 == 1:  # formatting the numbers costs more than a step
+                    bar.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.4f}", refresh=False)
             history["loss"].append(total_loss / len(x))
             history["accuracy"].append(total_correct / len(x))
             summary = {"loss": f"{history['loss'][-1]:.4f}", "acc": f"{history['accuracy'][-1]:.4f}"}
@@ -160,89 +228,30 @@ class Model:
                 summary.update(val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
             bar.set_postfix(summary)
             bar.close()
+            if patience is not None:
+                if history["val_loss"][-1] < best_loss:
+                    best_loss, best_epoch = history["val_loss"][-1], epoch
+                    best_weights = {k: v.copy() for k, v in modelfile.parameters(self.layers).items()}
+                elif epoch - best_epoch >= patience:
+                    break
+        if patience is not None:
+            for key, value in modelfile.parameters(self.layers).items():
+                value[...] = best_weights[key]
+            history["best_epoch"] = best_epoch
+            if verbose:
+                print(f"best validation loss {best_loss:.4f} in epoch {best_epoch} of "
+                      f"{len(history['loss'])}: its weights are restored")
         return history
 
     # --- save and load --------------------------------------------------------------------------
     def save(self, path):
         """Write the model to the folder ``path`` (model.json + weights.npz), atomically: the files
-        are written to a new folder beside it which then replaces ``path``, so a failed save leaves
-        the previous model untouched.
+        are written to a new folder beside it which then replaces ``path``, so a failed or killed
+        save leaves the previous model loadable. Refuses NaN/infinite weights.
         """
-        path = Path(path)
-        unknown = [type(l).__name__ for l in self.layers if type(l).__name__ not in LAYER_TYPES]
-        if unknown:
-            raise TypeError(f"cannot save layers of type {', '.join(unknown)}; "
-                            f"the file format knows {', '.join(LAYER_TYPES)}")
-        if path.exists() and not (path / "model.json").is_file() and (
-                not path.is_dir() or any(path.iterdir())):
-            raise FileExistsError(f"{path} exists and is not an nnlib model folder; "
-                                  "refusing to overwrite it")
-        spec = {"format": FORMAT, "version": VERSION, "input_shape": self.input_shape,
-                "layers": [{"type": type(l).__name__, "config": l.config()} for l in self.layers]}
-        arrays = _parameters(self.layers)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        old = None
-        try:
-            (tmp / "model.json").write_text(json.dumps(spec, indent=2) + "\n")
-            np.savez(tmp / "weights.npz", **arrays)
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-                os.replace(path, old)
-            os.replace(tmp, path)
-        except BaseException:
-            if old is not None and not path.exists():
-                os.replace(old, path)  # the new model could not be moved in: put the old one back
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return path
+        return modelfile.save(self, path)
 
     @classmethod
     def load(cls, path):
         """Rebuild a model saved by ``save``; raises ModelFileError naming what is wrong."""
-        path = Path(path)
-        spec_file, weights_file = path / "model.json", path / "weights.npz"
-        for f in (spec_file, weights_file):
-            if not f.is_file():
-                raise ModelFileError(f"{f} is missing: a saved model is a folder with model.json "
-                                     "and weights.npz")
-        try:
-            spec = json.loads(spec_file.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ModelFileError(f"{spec_file} is not valid JSON ({err})") from None
-        if not isinstance(spec, dict) or spec.get("format") != FORMAT:
-            raise ModelFileError(f"{spec_file} is not an nnlib model (no \"format\": \"{FORMAT}\")")
-        if spec.get("version") != VERSION:
-            raise ModelFileError(f"{spec_file} has format version {spec.get('version')!r}; "
-                                 f"this nnlib reads version {VERSION}")
-        try:
-            model = cls(input_shape=spec.get("input_shape"))
-            for i, entry in enumerate(spec["layers"]):
-                kind = entry.get("type")
-                if kind not in LAYER_TYPES:
-                    raise ModelFileError(f"{spec_file}: layer {i} has unknown type {kind!r}; "
-                                         f"nnlib knows {', '.join(LAYER_TYPES)}")
-                model.add(LAYER_TYPES[kind](**entry.get("config", {})))
-        except ModelFileError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise ModelFileError(f"{spec_file} describes an impossible model ({err})") from None
-        try:
-            with np.load(weights_file, allow_pickle=False) as stored:
-                arrays = {k: stored[k] for k in stored.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise ModelFileError(f"{weights_file} is damaged or truncated ({err})") from None
-        expected = _parameters(model.layers)
-        if set(arrays) != set(expected):
-            missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
-            raise ModelFileError(f"{weights_file} does not match model.json "
-                                 f"(missing {missing or 'nothing'}, unexpected {extra or 'nothing'})")
-        for key, target in expected.items():
-            if arrays[key].shape != target.shape or arrays[key].dtype != target.dtype:
-                raise ModelFileError(f"{weights_file}: {key} has shape {arrays[key].shape} "
-                                     f"{arrays[key].dtype}, model.json says {target.shape} "
-                                     f"{target.dtype}")
-            target[...] = arrays[key]
-        return model
+        return modelfile.load(cls, path)

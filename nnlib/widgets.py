@@ -418,7 +418,11 @@ class Playground:
                     run.outcome = "stopped"
                     break
                 batch = order[begin:begin + run.batch_size]
-                loss, acc = model.train_step(self._x_train[batch], self._y_train[batch], optimizer)
+                try:
+                    loss, acc = model.train_step(self._x_train[batch], self._y_train[batch],
+                                                 optimizer)
+                except FloatingPointError:  # loss above 1000: train_step refused the update
+                    loss, acc = float("nan"), 0.0
                 seen += len(batch)
                 # one image can cost a loss of 15 in a healthy run: judge small batches by a
                 # moving average over about 32 images
