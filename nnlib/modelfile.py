@@ -99,7 +99,7 @@ def check_save_target(path):
     while not parent.exists():
         parent = parent.parent
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=".nnlib-write-test-", dir=parent))
+        os.rmdir(tempfile.mkdtemp(prefix=f".{path.name}.new.{os.getpid()}-", dir=parent))
     except OSError as err:
         raise OSError(f"cannot save a model to {path}: cannot write in {parent} "
                       f"({err.strerror or err})") from None
@@ -156,10 +156,13 @@ def _as_path(path, who):
     return Path(path)
 
 
-def _parse_int(text):
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValueError(f"an integer with {len(text)} digits")
-    return int(text)
+def _int_parser(spec_file):
+    def parse_int(text):  # int() of a 5000-digit string is slow, and no size needs 13 digits
+        if len(text.lstrip("-")) > MAX_INT_DIGITS:
+            raise ModelFileError(f"{spec_file} holds an integer with {len(text.lstrip('-'))} "
+                                 f"digits; sizes in a model have at most {MAX_INT_DIGITS}")
+        return int(text)
+    return parse_int
 
 
 def _read_spec(spec_file):
@@ -175,7 +178,9 @@ def _read_spec(spec_file):
     if len(raw) > MAX_JSON_BYTES:
         raise ModelFileError(f"{spec_file} is larger than {MAX_JSON_BYTES:,} bytes")
     try:
-        spec = json.loads(raw.decode("utf-8"), parse_int=_parse_int)
+        spec = json.loads(raw.decode("utf-8"), parse_int=_int_parser(spec_file))
+    except ModelFileError:
+        raise
     except RecursionError:
         raise ModelFileError(f"{spec_file} is not a model description (JSON nested too deeply)") \
             from None

@@ -15,6 +15,7 @@ from .activations import ReLU, Softmax
 from .data import load_mnist, preprocess, train_val_split
 from .layers import Dense
 from .model import Model
+from .modelfile import check_save_target
 from .optimizers import SGD
 
 
@@ -25,18 +26,44 @@ def build_model(hidden=128, seed=0):
                  input_shape=784)
 
 
+def _number(kind, check, expected):
+    """An argparse type: parse with ``kind`` and require ``check`` (argparse names the option)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not check(value):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
+        return value
+    return parse
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m nnlib.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (10)")
-    parser.add_argument("--batch-size", type=int, default=64, help="examples per update (64)")
-    parser.add_argument("--learning-rate", type=float, default=0.05, help="SGD step size (0.05)")
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (0.9)")
-    parser.add_argument("--hidden", type=int, default=128, help="hidden units (128)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (0)")
+    count = "a positive integer"
+    parser.add_argument("--epochs", type=_number(int, lambda v: v > 0, count),
+                        default=10, help="passes over the training set (10)")
+    parser.add_argument("--batch-size", type=_number(int, lambda v: v > 0, count),
+                        default=64, help="examples per update (64)")
+    parser.add_argument("--learning-rate", default=0.05, help="SGD step size (0.05)",
+                        type=_number(float, lambda v: 0 < v < float("inf"),
+                                     "a positive number"))
+    parser.add_argument("--momentum", default=0.9, help="SGD momentum (0.9)",
+                        type=_number(float, lambda v: 0 <= v < 1, "in [0, 1)"))
+    parser.add_argument("--hidden", type=_number(int, lambda v: v > 0, count),
+                        default=128, help="hidden units (128)")
+    parser.add_argument("--seed", type=_number(int, lambda v: v >= 0, "an integer ≥ 0"),
+                        default=0, help="seed for weights and shuffling (0)")
     parser.add_argument("--save", metavar="DIR", default="models/mnist",
                         help="folder to save the trained model in (models/mnist)")
     args = parser.parse_args(argv)
 
+    try:
+        check_save_target(args.save)  # fail now, not after minutes of training
+    except OSError as err:  # FileExistsError too
+        print(f"error: --save {args.save}: {err}", file=sys.stderr)
+        return 2
     try:
         (x_train, y_train), (x_test, y_test) = load_mnist()
         x_train, x_test = preprocess(x_train), preprocess(x_test)
@@ -56,7 +83,11 @@ def main(argv=None):
     print(f"trained {args.epochs} epochs in {seconds:.1f} s ({seconds / args.epochs:.1f} s/epoch)")
     print(f"validation accuracy {val_acc:.2%}")
     print(f"test accuracy       {test_acc:.2%}  (test loss {test_loss:.4f})")
-    path = model.save(args.save)
+    try:
+        path = model.save(args.save)
+    except OSError as err:
+        print(f"error: --save {args.save}: {err}", file=sys.stderr)
+        return 2
     print(f"saved to {path}/ (load with nnlib.Model.load({str(path)!r}))")
     return 0
 
