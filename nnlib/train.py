@@ -39,8 +39,13 @@ def _number(kind, check, expected):
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not the whole usage text
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nnlib.train", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="python -m nnlib.train", description=__doc__.split("\n")[0])
     count = "a positive integer"
     parser.add_argument("--epochs", type=_number(int, lambda v: v > 0, count),
                         default=10, help="passes over the training set (10)")

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from nnlib import SGD, Adam, Dense, Model, ReLU, Softmax, load_mnist, preprocess
+from nnlib import SGD, Adam, Dense, Model, ReLU, Softmax, load_mnist, minibatches, preprocess
 from nnlib.train import build_model
 
 
@@ -126,4 +126,54 @@ def test_terminal_trainer_reports_bad_options_in_one_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "nnlib.train", "--batch-size", "0",
                           "--save", str(tmp_path / "m")], capture_output=True, text=True)
     assert out.returncode == 2
-    assert out.stderr.strip() == "error: batch_size must be a positive integer, got 0"
+    assert out.stderr.strip() == ("error: argument --batch-size: must be a positive integer, "
+                                  "got '0' (see python -m nnlib.train --help)")
+
+
+def test_fit_equals_train_step_on_minibatches_bit_for_bit(small_mnist):
+    # fit's fast path (labels checked once, one softmax per step, no input gradient for the
+    # first layer) must compute exactly what the public, fully checked train_step computes
+    x, y, _, _ = small_mnist
+    fast, slow = build_model(hidden=16, seed=4), build_model(hidden=16, seed=4)
+    history = fast.fit(x, y, epochs=2, batch_size=50, optimizer=SGD(0.1, momentum=0.9), seed=7,
+                       verbose=False)
+    rng, optimizer, losses = np.random.default_rng(7), SGD(0.1, momentum=0.9), []
+    for _ in range(2):
+        losses.append(sum(slow.train_step(xb, yb, optimizer)[0] * len(xb)
+                          for xb, yb in minibatches(x, y, 50, rng=rng)) / len(x))
+    assert history["loss"] == losses
+    for a, b in zip(fast.layers, slow.layers):
+        for name in a.param_names:
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_dense_backward_can_skip_the_input_gradient(rng):
+    layer = Dense(5, 3, rng=0)
+    x, dout = rng.standard_normal((4, 5)), rng.standard_normal((4, 3))
+    layer.forward(x)
+    full = layer.backward(dout)
+    dweights = layer.dweights.copy()
+    assert layer.backward(dout, input_grad=False) is None
+    np.testing.assert_array_equal(layer.dweights, dweights)
+    assert full.shape == (4, 5)
+
+
+def test_patience_stops_early_and_restores_the_best_epoch(small_mnist):
+    x, y, x_val, y_val = small_mnist
+    model = build_model(hidden=16, seed=0)
+    # a learning rate this high makes the validation loss climb after its best epoch
+    history = model.fit(x, y, epochs=40, batch_size=16, learning_rate=0.5, seed=0, patience=2,
+                        validation_data=(x_val, y_val), verbose=False)
+    best = history["best_epoch"]
+    assert len(history["val_loss"]) == best + 2 < 40
+    assert history["val_loss"][best - 1] == min(history["val_loss"])
+    assert model.evaluate(x_val, y_val)[0] == pytest.approx(history["val_loss"][best - 1], rel=1e-6)
+
+
+def test_patience_needs_validation_data_and_a_positive_integer(small_mnist):
+    x, y, *val = small_mnist
+    with pytest.raises(ValueError, match=r"patience stops on the validation loss, so it needs "
+                                         r"validation_data=\(x_val, y_val\)"):
+        build_model(hidden=4).fit(x, y, patience=3, verbose=False)
+    with pytest.raises(ValueError, match="patience must be a positive integer, got 0"):
+        build_model(hidden=4).fit(x, y, patience=0, validation_data=val, verbose=False)
