@@ -15,7 +15,7 @@ def softmax_cross_entropy(logits, y):
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=1, keepdims=True)
-    loss = float(-(shifted[rows, y] - np.log(total[:, 0])).mean())
+    loss = float(-(shifted[rows, y] - np.log(total[:, 0])).sum()) / len(logits)
     grad = exp / total
     grad[rows, y] -= 1
     grad /= len(logits)

@@ -168,7 +168,7 @@ class Model:
             for layer in modal:
                 layer.training = False
         optimizer.step(trainable)
-        return loss, float((z.argmax(axis=1) == y).mean())
+        return loss, int((z.argmax(axis=1) == y).sum()) / len(y)
 
     def fit(self, x, y, *, epochs=5, batch_size=128, learning_rate=0.1, optimizer=None,
             validation_data=None, patience=None, seed=None, verbose=True):
