@@ -1,10 +1,12 @@
-"""The chapter 02 checks catch the typical mistakes in neuron, dense_forward and Dense."""
+"""The chapter 02 checks catch the typical mistakes in neuron, dense_forward, Dense, init_std and the
+Glorot-vs-He answer."""
 
 import numpy as np
 import pytest
 
 import nnlib
-from nnlib.checks import check_dense, check_dense_forward, check_neuron
+from nnlib.checks import (check_dense, check_dense_forward, check_glorot_vs_he, check_init_std,
+                          check_neuron)
 from checkhelpers import assert_named, not_yet
 
 
@@ -173,3 +175,101 @@ def _in_place_forward(self, x):
 ])
 def test_wrong_dense_forward_method_is_named(forward, named):
     assert_named(check_dense(make_dense(forward=forward)), named)
+
+
+# --- init_std -----------------------------------------------------------------------------------------
+def init_std_with(glorot=None, he=None, normal=None):
+    """A correct init_std except for the formulas given, each a function of (n_in, n_out)."""
+    right = {"normal": lambda i, o: 1.0, "glorot": lambda i, o: np.sqrt(2 / (i + o)),
+             "he": lambda i, o: np.sqrt(2 / i)}
+    given = {"normal": normal, "glorot": glorot, "he": he}
+
+    def init_std(n_inputs, n_outputs, method):
+        return (given[method] or right[method])(n_inputs, n_outputs)
+    return init_std
+
+
+def test_init_std_reference_passes():
+    result = check_init_std(init_std_with())
+    assert result.ok and result.message.startswith("✅"), result.message
+
+
+def test_init_std_returning_numpy_scalars_passes():
+    assert check_init_std(init_std_with(he=lambda i, o: np.float32(np.sqrt(2 / i)))).ok
+    assert check_init_std(init_std_with(he=lambda i, o: np.sqrt(np.float64(2) / i))).ok
+
+
+def test_init_std_unimplemented_is_pending():
+    result = check_init_std(not_yet)
+    assert not result.ok and result.message.startswith("⏳")
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (dict(he=lambda i, o: 2 / i), "VARIANCE"),
+    (dict(glorot=lambda i, o: 2 / (i + o)), "VARIANCE"),
+    (dict(he=lambda i, o: np.sqrt(2 / o)), "INPUTS"),
+    (dict(he=lambda i, o: np.sqrt(1 / i)), "factor 2"),
+    (dict(he=lambda i, o: 1 / i), "square root are missing"),
+    (dict(he=lambda i, o: np.sqrt(2) / i), "square root of the whole fraction"),
+    (dict(he=lambda i, o: np.sqrt(2 / (i + o))), "Glorot's"),
+    (dict(glorot=lambda i, o: np.sqrt(1 / (i + o))), "factor 2"),
+    (dict(glorot=lambda i, o: np.sqrt(1 / i)), "LeCun"),
+    (dict(glorot=lambda i, o: np.sqrt(2 / i)), "He's"),
+    (dict(glorot=lambda i, o: np.sqrt(6 / (i + o))), "uniform"),
+    (dict(glorot=lambda i, o: np.sqrt(2 / i + 2 / o)), "add the sizes first"),
+    (dict(glorot=lambda i, o: np.sqrt(2 / i + o)), "brackets"),
+    (dict(normal=lambda i, o: np.sqrt(2 / i)), "'normal' means"),
+    (dict(normal=lambda i, o: 0.0), "standard deviation 1"),
+    (dict(glorot=lambda i, o: None), "forget `return`"),
+    (dict(he=lambda i, o: np.full(3, np.sqrt(2 / i))), "single number"),
+    (dict(glorot=lambda i, o: np.sqrt(2 / (i + o)) * 1.01), "expected"),
+], ids=["he-variance", "glorot-variance", "he-n-outputs", "he-no-2", "he-no-2-no-sqrt",
+        "he-sqrt-numerator", "he-is-glorot", "glorot-no-2", "glorot-lecun", "glorot-is-he",
+        "glorot-uniform-limit", "glorot-sum-of-fractions", "glorot-brackets", "normal-is-he",
+        "normal-zero", "none", "array", "slightly-off"])
+def test_init_std_names_the_mistake(wrong, named):
+    assert_named(check_init_std(init_std_with(**wrong)), named)
+
+
+# --- glorot_vs_he -------------------------------------------------------------------------------------
+def answer(glorot_factor=0.71, he_factor=1.0, depth=21):
+    return {"glorot_factor": glorot_factor, "he_factor": he_factor, "depth": depth}
+
+
+@pytest.mark.parametrize("given", [
+    answer(), answer(1 / np.sqrt(2), 1, 20), answer(0.75, 1.06, np.int64(21)),
+    answer(np.float64(0.7), 0.95, 21.0),
+])
+def test_glorot_vs_he_right_answers_pass(given):
+    result = check_glorot_vs_he(lambda: given)
+    assert result.ok and result.message.startswith("✅"), result.message
+
+
+def test_glorot_vs_he_unanswered_is_pending():
+    for unanswered in (not_yet, lambda: None, None):
+        result = check_glorot_vs_he(unanswered)
+        assert not result.ok and result.message.startswith("⏳"), result.message
+
+
+@pytest.mark.parametrize("given, named", [
+    (answer(glorot_factor=0.5), "VARIANCE"),
+    (answer(he_factor=0.5), "VARIANCE"),
+    (answer(glorot_factor=1.0), "would keep the signal steady"),
+    (answer(glorot_factor=1.41), "PREVIOUS"),
+    (answer(he_factor=0.71), "0.71 is Glorot's"),
+    (answer(glorot_factor=0.9), "does not match the table"),
+    (answer(depth=10), "twice as many layers"),
+    (answer(depth=11), "twice as many layers"),
+    (answer(depth=19), "does not fit"),
+    (answer(depth=30), "does not fit"),
+    (answer(depth=20.5), "whole number"),
+    (answer(depth="21"), "one number"),
+    (answer(he_factor=np.nan), "finite"),
+    (answer(glorot_factor=[0.7, 0.71]), "one number"),
+    ({"glorot": 0.71, "he": 1.0, "depth": 21}, "exactly the keys"),
+    ((0.71, 1.0, 21), "exactly the keys"),
+], ids=["glorot-variance", "he-variance", "glorot-one", "inverted-ratio", "he-is-glorot",
+        "glorot-off", "depth-halving", "depth-halving-11", "depth-19", "depth-30",
+        "depth-fraction", "depth-string", "nan", "list", "wrong-keys", "tuple"])
+def test_glorot_vs_he_wrong_answers_are_named(given, named):
+    assert_named(check_glorot_vs_he(lambda: given), named)

@@ -8,7 +8,8 @@ It returns a CheckResult (``.ok``, ``.message``) that displays nothing in a note
 from ._core import CheckResult
 from .ch00_welcome import check_mean_square
 from .ch01_mnist import check_one_hot, check_preprocess, check_train_val_split
-from .ch02_dense_layer import check_dense, check_dense_forward, check_neuron
+from .ch02_dense_layer import (check_dense, check_dense_forward, check_glorot_vs_he,
+                               check_init_std, check_neuron)
 from .ch03_activations import check_relu, check_softmax
 from .ch04_loss_and_accuracy import check_accuracy, check_categorical_cross_entropy
 from .ch12_keras_comparison import check_keras_weights

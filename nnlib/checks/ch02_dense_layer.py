@@ -167,3 +167,128 @@ def check_dense(Dense):
         expect_array(out, expected, f"Dense({n_in}, {n_out}).forward(x) for x {x.shape}",
                      mistakes=mistakes)
     return "He-initialised from rng, zero biases, forward = x @ weights + biases"
+
+
+# --- Glorot vs He ----------------------------------------------------------------------------------
+def _reference_std(n_in, n_out, method):
+    return {"normal": 1.0, "glorot": np.sqrt(2.0 / (n_in + n_out)), "he": np.sqrt(2.0 / n_in)}[method]
+
+
+def _init_std_mistakes(n_in, n_out, method):
+    """(wrong σ, why) pairs for one method; the sizes are unequal, so each formula differs."""
+    fan_avg = n_in + n_out
+    if method == "he":
+        return [
+            (2.0 / n_in, "init_std(..., 'he') returned 2/n_inputs, the VARIANCE: the standard "
+                         "deviation is its square root, np.sqrt(2 / n_inputs)"),
+            (np.sqrt(2.0 / n_out), "init_std(..., 'he') used n_outputs: He divides by the number "
+                                   "of INPUTS of the layer, np.sqrt(2 / n_inputs)"),
+            (np.sqrt(1.0 / n_in), "init_std(..., 'he') returned sqrt(1/n_inputs): the factor 2, "
+                                  "which makes up for ReLU zeroing half the signal, is missing"),
+            (1.0 / n_in, "init_std(..., 'he') returned 1/n_inputs: both the factor 2 and the "
+                         "square root are missing, np.sqrt(2 / n_inputs)"),
+            (np.sqrt(2.0 / fan_avg), "init_std(..., 'he') returned Glorot's "
+                                     "sqrt(2/(n_inputs + n_outputs)); He is np.sqrt(2 / n_inputs)"),
+            (np.sqrt(2.0) / n_in, "init_std(..., 'he') returned sqrt(2)/n_inputs: take the square "
+                                  "root of the whole fraction, np.sqrt(2 / n_inputs)"),
+        ]
+    if method == "glorot":
+        return [
+            (2.0 / fan_avg, "init_std(..., 'glorot') returned 2/(n_inputs + n_outputs), the "
+                            "VARIANCE: return its square root"),
+            (np.sqrt(1.0 / fan_avg), "init_std(..., 'glorot') returned sqrt(1/(n_inputs + "
+                                     "n_outputs)): the factor 2 is missing — Glorot's variance "
+                                     "is 1 over the AVERAGE of n_inputs and n_outputs"),
+            (np.sqrt(1.0 / n_in), "init_std(..., 'glorot') returned sqrt(1/n_inputs) (LeCun): "
+                                  "Glorot averages inputs and outputs, "
+                                  "np.sqrt(2 / (n_inputs + n_outputs))"),
+            (np.sqrt(2.0 / n_in), "init_std(..., 'glorot') returned He's sqrt(2/n_inputs); Glorot "
+                                  "is np.sqrt(2 / (n_inputs + n_outputs))"),
+            (np.sqrt(6.0 / fan_avg), "init_std(..., 'glorot') returned sqrt(6/(n_inputs + "
+                                     "n_outputs)), the LIMIT a of Glorot's uniform U(-a, a); we "
+                                     "draw normal numbers, so return the std, "
+                                     "np.sqrt(2 / (n_inputs + n_outputs))"),
+            (np.sqrt(2.0 / n_in + 2.0 / n_out), "init_std(..., 'glorot') returned sqrt(2/n_inputs "
+                                                "+ 2/n_outputs): add the sizes first, "
+                                                "np.sqrt(2 / (n_inputs + n_outputs))"),
+            (np.sqrt(2.0 / n_in) + n_out, "init_std(..., 'glorot'): mind the brackets, "
+                                          "np.sqrt(2 / (n_inputs + n_outputs))"),
+            (np.sqrt(2.0 / n_in + n_out), "init_std(..., 'glorot'): mind the brackets, "
+                                          "np.sqrt(2 / (n_inputs + n_outputs))"),
+        ]
+    return [
+        (0.0, "init_std(..., 'normal') returned 0: plain N(0, 1) numbers have standard deviation 1"),
+        (np.sqrt(2.0 / n_in), "init_std(..., 'normal') returned He's value: 'normal' means "
+                              "unscaled N(0, 1) numbers, standard deviation 1"),
+    ]
+
+
+@check("init_std")
+def check_init_std(init_std):
+    for n_in, n_out in ((784, 256), (300, 100), (10, 1000), (256, 256)):
+        for method in ("normal", "glorot", "he"):
+            out = call(init_std, n_in, n_out, method)
+            what = f"init_std({n_in}, {n_out}, {method!r})"
+            if out is None:
+                raise Problem(f"{what} is None: did you forget `return`, or a branch for "
+                              f"{method!r}?")
+            mistakes = [] if n_in == n_out else _init_std_mistakes(n_in, n_out, method)
+            expect_scalar(out, _reference_std(n_in, n_out, method), what, mistakes=mistakes,
+                          rtol=1e-6, atol=0)
+    return ("σ = 1, sqrt(2/(n_in + n_out)) and sqrt(2/n_in); for a square layer Glorot is "
+            "He / √2")
+
+
+_FACTOR_NAMES = {"glorot_factor": "Glorot", "he_factor": "He"}
+
+
+@check("glorot_vs_he")
+def check_glorot_vs_he(glorot_vs_he):
+    answer = glorot_vs_he() if callable(glorot_vs_he) else glorot_vs_he
+    if answer is None:
+        raise NotImplementedError()
+    keys = ("glorot_factor", "he_factor", "depth")
+    if not isinstance(answer, dict) or set(answer) != set(keys):
+        raise Problem("return a dict with exactly the keys 'glorot_factor', 'he_factor' and "
+                      f"'depth', got {answer!r}")
+    for key in keys:
+        value = answer[key]
+        if isinstance(value, (bool, str)) or np.ndim(value) != 0:
+            raise Problem(f"answer['{key}'] should be one number, got {value!r}")
+        if not np.isfinite(float(value)):
+            raise Problem(f"answer['{key}'] is {value}: give a finite number")
+    glorot, he, depth = (float(answer[key]) for key in keys)
+    for key, value, low, high in (("glorot_factor", glorot, 0.65, 0.78),
+                                  ("he_factor", he, 0.92, 1.08)):
+        if low <= value <= high:
+            continue
+        name = _FACTOR_NAMES[key]
+        if abs(value - 0.5) < 0.05:
+            raise Problem(f"a {name} factor of 0.5 is the factor of the VARIANCE per layer; the "
+                          "standard deviation (what the table prints) shrinks by its square root")
+        if key == "glorot_factor" and abs(value - 1) < 0.08:
+            raise Problem("a Glorot factor of 1 would keep the signal steady; the table shows "
+                          "it shrinking layer after layer: divide one layer's std by the one "
+                          "before")
+        if abs(value - 1.414) < 0.1 or abs(value - 2) < 0.1:
+            raise Problem(f"a {name} factor above 1 means the signal grows; divide a layer's std "
+                          "by the PREVIOUS layer's, not the other way round")
+        if key == "he_factor" and abs(value - 0.707) < 0.06:
+            raise Problem("0.71 is Glorot's factor; He's variance 2/n_in makes up for ReLU's "
+                          "halving, so its factor is about 1")
+        raise Problem(f"the {name} factor {value:.3g} does not match the table: per ReLU layer "
+                      f"of 256 units, divide one layer's std by the previous one's (from layer 2 "
+                      "on, the first layer is 784 → 256)")
+    if depth != int(depth):
+        raise Problem(f"answer['depth'] is {depth:g}: give a whole number of layers")
+    depth = int(depth)
+    if depth in (20, 21):
+        return ("Glorot loses a factor √2 per layer, He none: after 21 layers Glorot's "
+                "signal is 1000 times smaller than He's")
+    if depth in (10, 11):
+        raise Problem(f"depth {depth} is what a factor 1/2 per layer gives; the std shrinks by "
+                      "1/√2 per layer, so it takes twice as many layers")
+    raise Problem(f"depth {depth} does not fit: after the first layer (784 → 256) Glorot's std "
+                  "is √(784/1040) = 0.87 of He's, and every 256 → 256 layer after it takes "
+                  "another factor 1/√2; solve 0.87 · (1/√2)^(L − 1) < 1/1000 for L, or push the "
+                  "images through more layers and look")
