@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from checkhelpers import assert_named
 
 from nnlib import SoftmaxCrossEntropy
 from nnlib.activations import softmax
@@ -13,6 +14,18 @@ from nnlib.checks.ch05_backpropagation import (
 
 def one_hot(y, c):
     return np.eye(c)[y]
+
+
+# A gradient that is a constant multiple of the right one: the ❌ line names the factor. Each entry
+# is (factor as a function of the batch size N, words the message must contain).
+FACTORS = [
+    (lambda n: 2.0, "is 2× the right value everywhere"),
+    (lambda n: 0.5, "is 1/2 of the right value everywhere"),
+    (lambda n: -1.0, "−1× the right value everywhere"),
+    (lambda n: float(n), "N times too large"),
+    (lambda n: 1.0 / n, "1/N of the right value"),
+]
+FACTOR_IDS = ["times-2", "times-0.5", "times-minus-1", "times-N", "times-1/N"]
 
 
 def not_implemented(*args):
@@ -50,6 +63,26 @@ def test_dense_backward_names_the_mistake(wrong, words):
     result = check_dense_backward(wrong)
     assert not result.ok and result.message.startswith("❌")
     assert words in result.message, result.message
+
+
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["dx", "dweights", "dbiases"])
+@pytest.mark.parametrize("factor, words", FACTORS, ids=FACTOR_IDS)
+def test_dense_backward_names_a_constant_factor(which, factor, words):
+    def scaled(dout, x, weights):
+        grads = list(dense_backward(dout, x, weights))
+        grads[which] = grads[which] * factor(len(x))
+        return tuple(grads)
+
+    result = check_dense_backward(scaled)
+    assert_named(result, words)
+    assert result.message.split(": ", 1)[1].startswith(["dx", "dweights", "dbiases"][which])
+
+
+def test_dense_backward_names_a_factor_of_3_point_7_and_zero_gradients():
+    assert_named(check_dense_backward(lambda d, x, w: (d @ w.T, 3.7 * (x.T @ d), d.sum(axis=0))),
+                 "dweights (batch of 5, Dense(3 → 3)) is 3.7× the right value everywhere")
+    assert_named(check_dense_backward(lambda d, x, w: (0 * x, x.T @ d, d.sum(axis=0))),
+                 "dx (batch of 5, Dense(3 → 3)) is zero everywhere")
 
 
 def test_dense_backward_in_place_change_of_dout_is_caught():
@@ -104,6 +137,11 @@ def test_relu_backward_names_the_mistake(wrong, words):
     assert words in result.message, result.message
 
 
+@pytest.mark.parametrize("factor, words", FACTORS, ids=FACTOR_IDS)
+def test_relu_backward_names_a_constant_factor(factor, words):
+    assert_named(check_relu_backward(lambda d, x: relu_backward(d, x) * factor(len(x))), words)
+
+
 def test_relu_backward_zeroing_dout_in_place_is_caught():
     def mutating(dout, x):
         dout[x <= 0] = 0
@@ -154,6 +192,14 @@ def test_softmax_backward_names_the_mistake(wrong, words):
     assert words in result.message, result.message
 
 
+@pytest.mark.parametrize("factor, words", FACTORS, ids=FACTOR_IDS)
+def test_softmax_backward_names_a_constant_factor(factor, words):
+    wrong = lambda d, p: softmax_backward(d, p) * factor(len(p))  # noqa: E731
+    if factor(2) == -1:     # a flipped sign has its own, more specific message
+        words = "sign is flipped"
+    assert_named(check_softmax_backward(wrong), words)
+
+
 # --- softmax_cross_entropy_backward -----------------------------------------------------------------
 def softmax_cross_entropy_backward(logits, y_true):
     return SoftmaxCrossEntropy().backward(logits, y_true)
@@ -189,6 +235,20 @@ def test_softmax_cross_entropy_backward_names_the_mistake(wrong, words):
         result = check_softmax_cross_entropy_backward(wrong)
     assert not result.ok and result.message.startswith("❌")
     assert words in result.message, result.message
+
+
+@pytest.mark.parametrize("factor, words", [
+    (lambda n: 2.0, "is 2× the right value everywhere"),
+    (lambda n: 0.5, "is 1/2 of the right value everywhere"),
+    (lambda n: -1.0, "sign is flipped"),
+    (lambda n: float(n), "N times too large (N = 5): the 1/N is missing"),
+    (lambda n: 1.0 / n, "did you divide by N twice?"),
+], ids=FACTOR_IDS)
+def test_softmax_cross_entropy_backward_names_a_constant_factor(factor, words):
+    def scaled(logits, y_true):
+        return softmax_cross_entropy_backward(logits, y_true) * factor(len(logits))
+
+    assert_named(check_softmax_cross_entropy_backward(scaled), words)
 
 
 def test_softmax_cross_entropy_backward_shifting_logits_in_place_is_caught():

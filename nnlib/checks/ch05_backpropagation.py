@@ -1,6 +1,7 @@
 """Checks for chapter 05 (backpropagation): dense_backward, relu_backward, softmax_backward and
 softmax_cross_entropy_backward. Each compares with nnlib's reference on several inputs, names the
-typical mistakes, and finally gradient-checks the student's gradients in float64.
+typical mistakes (a gradient that is a constant multiple of the right one gets its factor named),
+and finally gradient-checks the student's gradients in float64.
 """
 
 import numpy as np
@@ -12,6 +13,74 @@ from ..losses import SoftmaxCrossEntropy
 from ._core import Problem, call, check, expect_array, rng_for_checks
 
 GRADCHECK_TOL = 1e-6   # a correct float64 gradient is ~1e-9 from central differences (eps=1e-5)
+
+
+def _constant_factor(out, expected):
+    """The number c with out == c * expected everywhere, or None when there is no such c."""
+    out, expected = np.asarray(out, dtype=float), np.asarray(expected, dtype=float)
+    if out.shape != expected.shape or not np.all(np.isfinite(out)):
+        return None
+    size = np.sum(expected * expected)
+    if size == 0:
+        return None
+    c = float(np.sum(out * expected) / size)
+    if np.allclose(out, c * expected, rtol=1e-5, atol=1e-6 * max(1.0, abs(c))):
+        return c
+    return None
+
+
+def _times(c):
+    """A factor inside a sentence: 2 -> "2×", 0.5 -> "1/2 of", 0.35 -> "0.35×", -3 -> "−3×"."""
+    if abs(c) < 1 and np.isclose(1 / c, round(1 / c), rtol=1e-4):
+        return f"{'−' if c < 0 else ''}1/{abs(round(1 / c))} of"
+    return f"{c:.3g}×".replace("-", "−")
+
+
+def _factor_problem(c, what, n, batch_hints):
+    """The sentence for a gradient that is c times the right one everywhere (c != 1);
+    ``batch_hints`` is (what to say when c == N, what to say when c == 1/N)."""
+    if abs(c) < 1e-12:
+        return (f"{what} is zero everywhere, but the right gradient is not: did you return "
+                "np.zeros_like(...) or multiply by a mask that is always 0?")
+    if np.isclose(c, -1, rtol=1e-4):
+        return (f"{what} is −1× the right value everywhere: the right size, the wrong sign. "
+                "Look for a flipped subtraction or a stray minus")
+    if n > 1 and np.isclose(c, n, rtol=1e-4):
+        return (f"{what} is N times too large everywhere (N = {n}, the batch size): "
+                f"{batch_hints[0]}")
+    if n > 1 and np.isclose(c, 1 / n, rtol=1e-4):
+        return (f"{what} is 1/N of the right value everywhere (N = {n}, the batch size): "
+                f"{batch_hints[1]}")
+    if n > 1 and (np.isclose(c, -n, rtol=1e-4) or np.isclose(c, -1 / n, rtol=1e-4)):
+        return (f"{what} is {_times(c)} the right value everywhere (N = {n}, the batch size): "
+                "a flipped sign and a factor N")
+    return (f"{what} is {_times(c)} the right value everywhere: a stray factor? (The shape and "
+            "the pattern are right; only the scale is off.)")
+
+
+def _expect_gradient(out, expected, what, n, batch_hints, mistakes=()):
+    """expect_array, but a gradient that is a constant multiple of the right one gets the factor
+    named instead of one wrong element. The named mistakes are tried first."""
+    try:
+        return expect_array(out, expected, what, mistakes=mistakes)
+    except Problem as problem:
+        if not str(problem).startswith(f"{what} is wrong: at index"):
+            raise
+        c = _constant_factor(out, expected)
+        if c is None:
+            raise
+        raise Problem(_factor_problem(c, what, n, batch_hints)) from None
+
+
+_DENSE_N = ("the incoming dout already carries the 1/N of the mean loss, so a layer's backward "
+            "neither multiplies nor divides by the batch size")
+DENSE_N = (f"did you multiply by N? {_DENSE_N[0].upper()}{_DENSE_N[1:]}",
+           f"did you divide by N? {_DENSE_N[0].upper()}{_DENSE_N[1:]}")
+_ROWWISE_N = "This backward works example by example: the batch size never enters it"
+ROWWISE_N = (f"did you multiply by N? {_ROWWISE_N}", f"did you divide by N? {_ROWWISE_N}")
+CROSS_ENTROPY_N = ("did you forget to divide by N? The loss is a MEAN over the batch",
+                   "did you divide by N twice? The loss is a mean over the batch, so the "
+                   "gradient carries exactly one factor 1/N")
 
 
 def _gradcheck(analytic, f, x, what):
@@ -42,14 +111,15 @@ def check_dense_backward(dense_backward):
         if np.shape(dx) == w.shape and np.shape(dw) == x.shape and w.shape != x.shape:
             raise Problem("return the gradients in the order (dx, dweights, dbiases); "
                           "you returned dweights first")
-        expect_array(dw, x.T @ dout, f"dweights {where}", mistakes=[
+        _expect_gradient(dw, x.T @ dout, f"dweights {where}", n, DENSE_N, mistakes=[
             (dout.T @ x, "dweights is transposed: it must have the shape of weights "
                          "(n_in, n_out), so dweights = x.T @ dout, not dout.T @ x"),
         ] + ([
-            (x.T @ dout / n, "dweights was divided by the batch size (a mean): the weights are "
-                             "shared by every example, so their gradients ADD UP: x.T @ dout"),
+            (x.T @ dout / n, f"dweights is 1/N of the right value (N = {n}): it was divided by "
+                             "the batch size (a mean), but the weights are shared by every "
+                             "example, so their gradients ADD UP: x.T @ dout"),
         ] if n > 1 else []))
-        expect_array(db, dout.sum(axis=0), f"dbiases {where}", mistakes=[
+        _expect_gradient(db, dout.sum(axis=0), f"dbiases {where}", n, DENSE_N, mistakes=[
             (dout, f"dbiases has shape {dout.shape} (one row per example): sum dout over the "
                    "batch, dbiases = dout.sum(axis=0), shape (n_out,)"),
             (dout.sum(axis=1), "dbiases was summed over axis=1 (the outputs); sum over the batch "
@@ -59,17 +129,18 @@ def check_dense_backward(dense_backward):
             (np.sum(dout), "dbiases is one number: sum over the batch only, dout.sum(axis=0), "
                            "one value per output"),
         ] + ([
-            (dout.mean(axis=0), "dbiases is the MEAN of dout over the batch: every example adds "
-                                "its own gradient to the shared biases, so use dout.sum(axis=0)"),
+            (dout.mean(axis=0), f"dbiases is 1/N of the right value (N = {n}): it is the MEAN "
+                                "of dout over the batch, but every example adds its own "
+                                "gradient to the shared biases, so use dout.sum(axis=0)"),
         ] if n > 1 else []))
-        expect_array(dx, dout @ w.T, f"dx {where}", mistakes=[
+        _expect_gradient(dx, dout @ w.T, f"dx {where}", n, DENSE_N, mistakes=[
             (x, "dx is the input x itself: dx = dout @ weights.T"),
         ] + ([
             (dout @ w, "dx = dout @ weights is missing the transpose: dx = dout @ weights.T, "
                        "(N, n_out) @ (n_out, n_in) -> (N, n_in)"),
         ] if n_in == n_out else []) + ([
-            (dout @ w.T / n, "dx was divided by the batch size: each example has its own dx, "
-                             "dx = dout @ weights.T"),
+            (dout @ w.T / n, f"dx is 1/N of the right value (N = {n}): it was divided by the "
+                             "batch size, but each example has its own dx, dx = dout @ weights.T"),
         ] if n > 1 else []))
 
     # gradient check in float64: L = Σ (x W + b) ⊙ r, so dL/d(output) = r
@@ -101,7 +172,7 @@ def check_relu_backward(relu_backward):
                          (x[:1], dout[:1], "relu_backward on a batch of one"),
                          (x * 1e4, dout, "relu_backward for x of size 1e4")]:
         out = call(relu_backward, ds, xs)
-        expect_array(out, ds * (xs > 0), what, mistakes=[
+        _expect_gradient(out, ds * (xs > 0), what, len(xs), ROWWISE_N, mistakes=[
             (ds * (xs >= 0), "at x == 0 your gradient is dout; ReLU's slope there is taken to be "
                              "0 (as in nnlib and PyTorch): use the mask x > 0, not x >= 0"),
             (ds, "dx equals dout everywhere: you passed dout through unchanged (or your mask is "
@@ -162,7 +233,7 @@ def check_softmax_backward(softmax_backward):
             mistakes.append((p * (dout - (dout * p).sum(axis=1)),
                              "(dout * p).sum(axis=1) needs keepdims=True: without it the row "
                              "sums broadcast along the wrong axis"))
-        expect_array(out, p * (dout - s), what, mistakes=mistakes)
+        _expect_gradient(out, p * (dout - s), what, len(z), ROWWISE_N, mistakes=mistakes)
 
     # gradient check in float64: L = Σ softmax(z) ⊙ r
     z = rng.standard_normal((3, 4))
@@ -185,7 +256,7 @@ def check_softmax_cross_entropy_backward(softmax_cross_entropy_backward):
         y = rng.integers(0, c, n)
         p, t = softmax(z), one_hot(y, c, dtype=np.float64)
         out = call(softmax_cross_entropy_backward, z, y)
-        expect_array(out, (p - t) / n, what, mistakes=[
+        _expect_gradient(out, (p - t) / n, what, n, CROSS_ENTROPY_N, mistakes=[
             (None, "you got nan or inf for large logits: compute softmax stably (subtract each "
                    "row's max before exp), e.g. with nnlib's softmax"),
             ((t - p) / n, "the sign is flipped: dz = (softmax(z) − one_hot) / N"),
@@ -200,8 +271,8 @@ def check_softmax_cross_entropy_backward(softmax_cross_entropy_backward):
              "that is dL/dp, the gradient with respect to the probabilities; the fused gradient "
              "with respect to the logits is (softmax(z) − one_hot) / N"),
         ] + ([
-            (p - t, "the 1/N is missing: the loss is a MEAN over the batch, so "
-                    "dz = (softmax(z) − one_hot) / N"),
+            (p - t, f"the result is N times too large (N = {n}): the 1/N is missing. The loss "
+                    "is a MEAN over the batch, so dz = (softmax(z) − one_hot) / N"),
         ] if n > 1 else []))
 
     # gradient check in float64 against the loss itself
