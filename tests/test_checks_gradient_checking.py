@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from nnlib import Dense, gradcheck
+from nnlib import Dense, ReLU, Softmax, gradcheck
 from checkhelpers import not_yet
 from nnlib.checks.ch06_gradient_checking import (
-    BuggyDense, check_buggy_gradient, check_check_layer, check_numerical_gradient, check_rel_error,
+    check_bug_report, check_check_layer, check_numerical_gradient, check_rel_error, suspect_source,
+    suspects,
 )
 
 
@@ -285,49 +286,109 @@ def test_check_layer_that_leaves_weights_perturbed_is_caught():
 
 
 # --- the bug hunt -------------------------------------------------------------------------------------
-def test_buggy_dense_has_exactly_one_wrong_gradient():
-    rng = np.random.default_rng(0)
-    errors = gradcheck.check_layer(BuggyDense(4, 3, rng=rng, dtype=np.float64),
-                                   rng.standard_normal((8, 4)), rng)
-    assert sorted(k for k, e in errors.items() if e > 1e-3) == ["biases"]
-    assert all(e < 1e-7 for k, e in errors.items() if k != "biases")
+RIGHT = {"A": ["biases"], "B": ["inputs"], "C": [], "D": ["inputs"], "E": []}
 
 
-def test_buggy_dense_bug_is_invisible_with_a_batch_of_one():
-    rng = np.random.default_rng(0)
-    errors = gradcheck.check_layer(BuggyDense(4, 3, rng=rng, dtype=np.float64),
-                                   rng.standard_normal((1, 4)), rng)
-    assert max(errors.values()) < 1e-7
+def errors_of(name, n, seed=0):
+    rng = np.random.default_rng(seed)
+    suspect = suspects(rng)[name]
+    return gradcheck.check_layer(suspect, rng.standard_normal((n, suspect.n_inputs)), rng)
 
 
-@pytest.mark.parametrize("answer", ["biases", "dbiases", " Biases "])
-def test_buggy_gradient_right_answer_passes(answer):
-    result = check_buggy_gradient(answer)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_suspects_have_exactly_the_planted_bugs_with_a_batch_of_eight(seed):
+    for name, wrong in RIGHT.items():
+        errors = errors_of(name, 8, seed)
+        assert sorted(k for k, e in errors.items() if e > 1e-3) == wrong, (name, errors)
+        assert all(e < 1e-7 for k, e in errors.items() if k not in wrong), (name, errors)
+
+
+def test_suspect_a_bug_is_invisible_with_a_batch_of_one_and_the_others_are_not():
+    assert max(errors_of("A", 1).values()) < 1e-7
+    assert errors_of("B", 1)["inputs"] > 1e-3 and errors_of("D", 1)["inputs"] > 1e-3
+
+
+def test_suspects_are_layers_of_the_kinds_the_chapter_describes():
+    lineup = suspects(0)
+    assert list(lineup) == list("ABCDE")
+    assert [type(s).__mro__[2] for s in lineup.values()] == [Dense, Dense, ReLU, Softmax, Dense]
+    assert (lineup["B"].n_inputs, lineup["B"].n_outputs) == (4, 4)
+    assert all(repr(s) == f"suspect {n}" for n, s in lineup.items())
+    assert ">= 0" in suspect_source("C") and "mean" in suspect_source("A")
+
+
+def test_suspect_c_differs_from_relu_only_at_exactly_zero():
+    x = np.array([[-1.0, 0.0, 2.0]])
+    suspect, relu = suspects(0)["C"], ReLU()
+    assert np.array_equal(suspect.forward(x), relu.forward(x))
+    dout = np.ones((1, 3))
+    assert suspect.backward(dout).tolist() == [[0.0, 1.0, 1.0]]
+    assert relu.backward(dout).tolist() == [[0.0, 0.0, 1.0]]
+
+
+@pytest.mark.parametrize("answer", [
+    RIGHT,
+    {"A": "biases", "B": "dx", "C": None, "D": ("inputs",), "E": "none"},
+    {"a": {"dbiases"}, "b": ["Inputs "], "c": "", "d": ["x"], "e": []},
+    {"suspect A": ["b"], "Suspect B": ["inputs"], "C": [], "D": ["inputs"], "E": ["correct"]},
+], ids=["lists", "strings-and-none", "lowercase-keys-and-aliases", "suspect-prefix"])
+def test_bug_report_right_answers_pass(answer):
+    result = check_bug_report(lambda: answer)
     assert result.ok and result.message.startswith("✅"), result.message
 
 
-def test_buggy_gradient_unanswered_is_pending():
-    result = check_buggy_gradient(None)
-    assert not result.ok and result.message.startswith("⏳")
+def test_bug_report_computed_with_the_reference_checker_passes():
+    def computed():
+        rng = np.random.default_rng(3)
+        return {name: [k for k, e in gradcheck.check_layer(
+                    s, rng.standard_normal((5, s.n_inputs)), rng).items() if e > 1e-4]
+                for name, s in suspects(rng).items()}
+
+    assert check_bug_report(computed).ok
 
 
-def test_buggy_gradient_answer_as_a_function_is_checked_and_unsolved_is_pending():
-    assert check_buggy_gradient(lambda: "biases").ok
-    assert_flagged(check_buggy_gradient(lambda: "weights"), "'weights' gradient is right")
-    result = check_buggy_gradient(not_yet)
-    assert not result.ok and result.message.startswith("⏳")
+def test_bug_report_unsolved_is_pending():
+    for unsolved in (not_yet, lambda: None, None):
+        result = check_bug_report(unsolved)
+        assert not result.ok and result.message.startswith("⏳"), result.message
+
+
+def report(**changes):
+    return {**RIGHT, **changes}
+
+
+def checked_with_a_batch_of_one():
+    rng = np.random.default_rng(4)
+    return {name: [k for k, e in gradcheck.check_layer(
+                s, rng.standard_normal((1, s.n_inputs)), rng).items() if e > 1e-4]
+            for name, s in suspects(rng).items()}
 
 
 @pytest.mark.parametrize("answer, words", [
-    ("weights", "'weights' gradient is right"),
-    ("inputs", "'inputs' gradient is right"),
-    ("dx", "'inputs' gradient is right"),
-    ("the biases", "answer with one of the strings"),
-    (2, "answer with one of the strings"),
-])
-def test_buggy_gradient_wrong_answer_is_flagged(answer, words):
-    assert_flagged(check_buggy_gradient(answer), words)
+    (checked_with_a_batch_of_one(), "suspect A has a wrong gradient your report does not list"),
+    (report(A=[]), "batch of several examples"),
+    (report(C=["inputs"]), "suspect C's 'inputs' gradient is right"),
+    (report(C=["inputs"]), "where ReLU has no derivative"),
+    (report(B=["weights"]), "suspect B's 'weights' gradient is right"),
+    (report(B=["inputs", "weights"]), "suspect B's 'weights' gradient is right"),
+    (report(A=["weights", "biases"]), "suspect A's 'weights' gradient is right"),
+    (report(E=["inputs"]), "suspect E's 'inputs' gradient is right"),
+    (report(D=[]), "suspect D has a wrong gradient"),
+    (report(D=["weights"]), "suspect D has no 'weights' gradient"),
+    (report(B=["the inputs"]), "name gradients 'inputs', 'weights' or 'biases'"),
+    (report(B=3), "give a list of the wrong gradients"),
+    ({k: v for k, v in RIGHT.items() if k != "E"}, "no entry for suspect E"),
+    (report(F=[]), "do not exist"),
+    (["biases", "inputs"], "should return a dict"),
+], ids=["batch-of-one", "missed-a", "c-is-no-bug", "c-explains-the-kink", "b-wrong-gradient",
+        "b-extra-gradient", "a-extra-gradient", "e-control", "missed-d", "relu-softmax-no-params",
+        "unknown-name", "number", "missing-key", "extra-key", "not-a-dict"])
+def test_bug_report_wrong_answers_are_flagged(answer, words):
+    assert_flagged(check_bug_report(lambda: answer), words)
 
 
-def test_buggy_dense_is_a_dense():
-    assert isinstance(BuggyDense(2, 2, rng=0), Dense)
+def test_bug_report_counts_right_suspects_and_names_only_the_first_wrong_one():
+    result = check_bug_report(lambda: {name: [] for name in RIGHT})
+    assert_flagged(result, "2 of 5 suspects right; suspect A ")
+    assert not any(f"suspect {other}" in result.message for other in "BCDE"), result.message
+    assert "biases" not in result.message, result.message

@@ -17,7 +17,7 @@ from .ch05_backpropagation import (check_dense_backward, check_relu_backward,
                                   check_softmax_backward, check_softmax_cross_entropy_backward)
 from .ch09_evaluation import (check_confusion_matrix, check_most_confident_mistakes,
                              check_per_class_accuracy)
-from .ch06_gradient_checking import (check_buggy_gradient, check_check_layer,
+from .ch06_gradient_checking import (check_bug_report, check_check_layer,
                                     check_numerical_gradient, check_rel_error)
 from .ch07_sgd import check_gradient_descent, check_sgd, check_sgd_momentum
 from .ch10_save_and_load import check_load_model, check_save_model

@@ -1,26 +1,15 @@
 """Checks for chapter 06 (gradient checking): numerical_gradient, rel_error, check_layer, and the
-answer to the bug hunt. Also holds BuggyDense, the layer with a planted bug that the chapter's
-student finds with their own checker.
+answer to the bug hunt. Also holds the five suspect layers of that hunt (``suspects()``), some with
+a planted bug in their backward and some correct, which the student sorts out with a gradient
+checker.
 """
 
 import numpy as np
 
 from .. import gradcheck
-from ..activations import ReLU
+from ..activations import ReLU, Softmax
 from ..layers import Dense
 from ._core import Problem, call, check, expect_array, expect_scalar, rng_for_checks
-
-
-class BuggyDense(Dense):
-    """A Dense layer whose backward has one wrong line. Which gradient is it? (Chapter 06.)"""
-
-    def __repr__(self):
-        return f"BuggyDense({self.n_inputs} → {self.n_outputs})"
-
-    def backward(self, dout):
-        self.dweights = self.inputs.T @ dout
-        self.dbiases = dout.mean(axis=0)
-        return dout @ self.weights.T
 
 
 # --- numerical_gradient ----------------------------------------------------------------------------
@@ -274,32 +263,156 @@ def check_check_layer(check_layer):
 
 
 # --- the bug hunt ----------------------------------------------------------------------------------
+# Five suspects. The student checks them without reading this file; the chapter shows the sources
+# once the hunt is over. Each takes inputs of shape (N, suspect.n_inputs).
+class _Suspect:
+    name = "?"
+
+    def __repr__(self):
+        return f"suspect {self.name}"
+
+
+class _SuspectA(_Suspect, Dense):
+    def backward(self, dout):
+        self.dweights = self.inputs.T @ dout
+        self.dbiases = dout.mean(axis=0)
+        return dout @ self.weights.T
+
+
+class _SuspectB(_Suspect, Dense):
+    def backward(self, dout):
+        self.dweights = self.inputs.T @ dout
+        self.dbiases = dout.sum(axis=0)
+        return dout @ self.weights
+
+
+class _SuspectC(_Suspect, ReLU):
+    n_inputs = 5
+
+    def forward(self, x):
+        self.inputs = np.asarray(x)
+        return np.maximum(self.inputs, 0)
+
+    def backward(self, dout):
+        return dout * (self.inputs >= 0)
+
+
+class _SuspectD(_Suspect, Softmax):
+    n_inputs = 4
+
+    def backward(self, dout):
+        p = self.output
+        return dout * p * (1 - p)
+
+
+class _SuspectE(_Suspect, Dense):
+    def backward(self, dout):
+        self.dweights = (dout.T @ self.inputs).T
+        self.dbiases = np.ones(len(dout)) @ dout
+        return (self.weights @ dout.T).T
+
+
+_SUSPECT_CLASSES = {"A": (_SuspectA, (4, 3)), "B": (_SuspectB, (4, 4)), "C": (_SuspectC, None),
+                    "D": (_SuspectD, None), "E": (_SuspectE, (5, 3))}
+# the wrong gradients, which the student's report must name
+_BUGS = {"A": {"biases"}, "B": {"inputs"}, "C": set(), "D": {"inputs"}, "E": set()}
+
+
+def suspects(rng=None):
+    """The five suspects of chapter 06's bug hunt, {"A": layer, ..., "E": layer}, in float64.
+
+    Every suspect has forward, backward and param_names like an nnlib layer, and takes inputs of
+    shape (N, suspect.n_inputs). Some have a wrong gradient, some are correct.
+    """
+    rng = np.random.default_rng(rng)
+    lineup = {}
+    for name, (cls, sizes) in _SUSPECT_CLASSES.items():
+        if sizes is None:
+            layer = cls()
+        else:
+            layer = cls(*sizes, rng=rng, dtype=np.float64)
+            layer.biases[...] = rng.standard_normal(sizes[1]) * 0.1
+        layer.name = name
+        lineup[name] = layer
+    return lineup
+
+
+def suspect_source(name):
+    """The source of suspect ``name``'s backward, to read once the hunt is over."""
+    import inspect
+    return inspect.getsource(_SUSPECT_CLASSES[name][0].backward)
+
+
 _ALIASES = {"inputs": "inputs", "input": "inputs", "x": "inputs", "dx": "inputs",
             "dinputs": "inputs", "weights": "weights", "weight": "weights", "w": "weights",
             "dweights": "weights", "dw": "weights", "biases": "biases", "bias": "biases",
             "b": "biases", "dbiases": "biases", "db": "biases"}
+_NO_BUG = {"", "none", "correct", "ok", "no bug"}
 
 
-def _buggy_dense_errors():
+def _as_gradients(name, value):
+    """The set of gradient names the report gives for suspect ``name``."""
+    if value is None or value is False:
+        return set()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple, set, frozenset)):
+        raise Problem(f"report['{name}'] is {value!r}: give a list of the wrong gradients, "
+                      "e.g. ['weights'], or [] for a correct suspect")
+    found = set()
+    for item in items:
+        key = item.strip().lower() if isinstance(item, str) else item
+        if isinstance(key, str) and key in _NO_BUG and len(items) == 1:
+            continue
+        if not isinstance(key, str) or key not in _ALIASES:
+            raise Problem(f"report['{name}'] contains {item!r}: name gradients 'inputs', "
+                          "'weights' or 'biases' (a ReLU or Softmax has only 'inputs')")
+        found.add(_ALIASES[key])
+    return found
+
+
+def _hunt_errors(name, n=8):
+    """check_layer's errors for suspect ``name`` with a batch of n."""
     rng = rng_for_checks(6)
-    layer = BuggyDense(4, 3, rng=rng, dtype=np.float64)
-    return gradcheck.check_layer(layer, rng.standard_normal((8, 4)), rng)
+    layer = suspects(rng)[name]
+    return gradcheck.check_layer(layer, rng.standard_normal((n, layer.n_inputs)), rng)
 
 
-@check("buggy_gradient")
-def check_buggy_gradient(buggy_gradient):
-    if callable(buggy_gradient):
-        buggy_gradient = buggy_gradient()
-    if buggy_gradient is None:
+@check("bug_report")
+def check_bug_report(bug_report):
+    report = bug_report() if callable(bug_report) else bug_report
+    if report is None:
         raise NotImplementedError()
-    if not isinstance(buggy_gradient, str) or buggy_gradient.strip().lower() not in _ALIASES:
-        raise Problem(f"answer with one of the strings 'inputs', 'weights' or 'biases' "
-                      f"(got {buggy_gradient!r})")
-    answer = _ALIASES[buggy_gradient.strip().lower()]
-    errors = _buggy_dense_errors()
-    wrong = max(errors, key=errors.get)
-    if answer != wrong:
-        raise Problem(f"BuggyDense's '{answer}' gradient is right (relative error "
-                      f"{errors[answer]:.0e}); look for the error far above 1e-7 in what your "
-                      "check_layer printed")
-    return f"BuggyDense's {wrong} gradient is the wrong one — the next cells show the bug"
+    if not isinstance(report, dict):
+        raise Problem(f"bug_report() should return a dict like {{'A': ['weights'], 'B': [], ...}}, "
+                      f"got {type(report).__name__}")
+    report = {str(k).strip().upper().replace("SUSPECT ", ""): v for k, v in report.items()}
+    missing = [name for name in _BUGS if name not in report]
+    if missing:
+        raise Problem(f"the report has no entry for suspect {', '.join(missing)}: give one for "
+                      "each of A, B, C, D and E ([] for a correct one)")
+    extra = sorted(set(report) - set(_BUGS))
+    if extra:
+        raise Problem(f"the report names suspects {extra} that do not exist: use the keys "
+                      "'A' to 'E'")
+    answers = {name: _as_gradients(name, report[name]) for name in _BUGS}
+    wrong = [name for name in _BUGS if answers[name] != _BUGS[name]]
+    if not wrong:
+        return ("A, B and D have a wrong gradient, C and E are correct — the next cells show "
+                "the culprits")
+    name = wrong[0]
+    right = f"{len(_BUGS) - len(wrong)} of {len(_BUGS)} suspects right"
+    cleared = sorted(answers[name] - _BUGS[name])
+    if cleared:
+        errors = _hunt_errors(name)
+        grad = cleared[0]
+        if grad not in errors:
+            raise Problem(f"{right}; suspect {name} has no '{grad}' gradient: a layer without "
+                          "parameters has only 'inputs'")
+        why = ""
+        if name == "C":
+            why = ("; x >= 0 and x > 0 differ only at x exactly 0, where ReLU has no derivative "
+                   "and either choice is fine")
+        raise Problem(f"{right}; suspect {name}'s '{grad}' gradient is right (check_layer error "
+                      f"{errors[grad]:.0e} with a batch of 8){why}")
+    raise Problem(f"{right}; suspect {name} has a wrong gradient your report does not list: "
+                  "check it with a batch of several examples (one can hide a bug), in float64")
