@@ -1,0 +1,179 @@
+"""One epoch of the same training in nnlib, a flat NumPy loop, PyTorch and Keras, side by side.
+
+    python benchmarks/bench_side_by_side.py [--batch-sizes 64 256] [--repeats 3] [--only nnlib flat torch keras]
+
+Every implementation trains 784 → 128 ReLU → 10 with softmax cross-entropy and plain SGD (lr 0.1),
+float32, on all 60 000 MNIST training images reshuffled every epoch, from the same initial weights.
+After one untimed warm-up epoch each, the epochs are timed interleaved: every repeat times one
+epoch of each implementation in turn, for each batch size, in an order rotated from repeat to
+repeat, so that a busy moment of the machine does not hit one implementation only. The table shows
+the best and the median seconds per epoch, the mean training loss of the last timed epoch (similar
+values show that all do the same work), and the ratios of nnlib's best time to the others'.
+PyTorch (CPU) and TensorFlow are optional: a missing one is skipped. Timings are never asserted.
+"""
+
+import argparse
+import ctypes
+import glob
+import itertools
+import os
+import statistics
+import time
+
+import numpy as np
+
+from nnlib import SGD, Dense, Model, ReLU, Softmax, load_mnist, preprocess
+
+TARGETS = {"torch": 1.00, "flat": 1.05}  # nnlib's time / theirs should not exceed these
+
+
+def nnlib_epochs(x, y, w, batch_size, seed):
+    d1, d2 = Dense(784, 128), Dense(128, 10)
+    d1.weights[...], d1.biases[...], d2.weights[...], d2.biases[...] = w
+    model, optimizer, seeds = Model([d1, ReLU(), d2, Softmax()]), SGD(0.1), itertools.count(seed)
+    return lambda: model.fit(x, y, epochs=1, batch_size=batch_size, optimizer=optimizer,
+                             verbose=False, seed=next(seeds))["loss"][-1]
+
+
+def flat_epochs(x, y, w, batch_size, seed):
+    W1, b1, W2, b2 = (a.copy() for a in w)
+    rng, lr, all_rows = np.random.default_rng(seed), np.float32(0.1), np.arange(batch_size)
+
+    def epoch():
+        perm = rng.permutation(len(x))
+        xs, ys, total = np.take(x, perm, axis=0), np.take(y, perm), 0.0
+        for i in range(0, len(x), batch_size):
+            xb, yb = xs[i:i + batch_size], ys[i:i + batch_size]
+            n, rows = len(xb), all_rows[:len(xb)]
+            h = xb @ W1
+            h += b1
+            np.maximum(h, 0, out=h)
+            z = h @ W2 + b2
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            s = p.sum(axis=1)
+            total -= float((z[rows, yb] - np.log(s)).sum())
+            p /= (s * n)[:, None]  # p = (softmax - onehot) / N, the gradient of the mean loss
+            p[rows, yb] -= 1 / n
+            dh = p @ W2.T
+            dh *= h > 0
+            dW2, db2, dW1, db1 = h.T @ p, p.sum(axis=0), xb.T @ dh, dh.sum(axis=0)
+            for param, grad in ((W1, dW1), (b1, db1), (W2, dW2), (b2, db2)):
+                grad *= lr
+                param -= grad
+        assert all(a.dtype == np.float32 for a in (W1, b1, W2, b2, h, p, dh, dW1)), "float64 crept in"
+        return total / len(x)
+    return epoch
+
+
+def torch_epochs(x, y, w, batch_size, seed):
+    import torch
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    with torch.no_grad():
+        for param, value in zip(net.parameters(), (w[0].T, w[1], w[2].T, w[3])):
+            param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    loss_fn, optimizer = torch.nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr=0.1)
+    xt, yt, gen = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), torch.Generator()
+    gen.manual_seed(seed)
+
+    def epoch():
+        perm = torch.randperm(len(xt), generator=gen)
+        xs, ys, total = xt[perm], yt[perm], 0.0  # indexing makes contiguous shuffled copies
+        for i in range(0, len(xs), batch_size):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xs[i:i + batch_size]), ys[i:i + batch_size])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(ys[i:i + batch_size])
+        return total / len(xs)
+    return epoch
+
+
+def keras_epochs(x, y, w, batch_size, seed):
+    from tensorflow import keras
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(10)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.set_weights(list(w))
+    return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True,
+                             verbose=0).history["loss"][-1]
+
+
+def available(name):
+    """Import the library behind ``name`` (TensorFlow CPU only, its C-level log lines hidden)."""
+    os.environ.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
+    module = {"torch": "torch", "keras": "tensorflow"}.get(name, "numpy")
+    stderr, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # TensorFlow 2.21 logs before it reads TF_CPP_MIN_LOG_LEVEL
+    try:
+        __import__(module)
+    except ImportError:
+        module = None
+    os.dup2(stderr, 2)
+    os.close(devnull)
+    if module is None:
+        print(f"skipping {name}: it is not installed")
+    return module is not None
+
+
+def blas_info():
+    """The BLAS library numpy was built with, and its thread count if it is OpenBLAS."""
+    blas, threads = np.show_config(mode="dicts")["Build Dependencies"]["blas"], "?"
+    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*")):
+        get = getattr(ctypes.CDLL(lib), "scipy_openblas_get_num_threads64_", None)
+        threads = get() if get else threads
+    return f"{blas['name']} {blas.get('version', '')}, {threads} threads"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--repeats", type=int, default=3)
+    makers = {"nnlib": nnlib_epochs, "flat": flat_epochs, "torch": torch_epochs, "keras": keras_epochs}
+    parser.add_argument("--only", nargs="+", choices=list(makers), default=list(makers))
+    args = parser.parse_args()
+    names = [name for name in args.only if available(name)]
+
+    (x, y), _ = load_mnist()
+    x = preprocess(x)
+    d1, d2 = Dense(784, 128, rng=0), Dense(128, 10, rng=1)
+    w = (d1.weights, d1.biases, d2.weights, d2.biases)  # the same initial weights for all
+    print(f"numpy {np.__version__}, BLAS {blas_info()}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    if "torch" in names:
+        import torch
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if "keras" in names:
+        import tensorflow as tf
+        print(f"tensorflow {tf.__version__}, keras {tf.keras.__version__}")
+    print("warning: other processes distort the timings: run it on a quiet machine, more than once")
+
+    runs = {(name, b): makers[name](x, y, w, b, seed=1) for b in args.batch_sizes for name in names}
+    for run in runs.values():
+        run()  # warm-up: first-call costs, graph tracing
+    times, losses = {key: [] for key in runs}, {}
+    for repeat in range(args.repeats):
+        order = names[repeat % len(names):] + names[:repeat % len(names)]
+        for b in args.batch_sizes:
+            for name in order:
+                start = time.perf_counter()
+                losses[name, b] = runs[name, b]()
+                times[name, b].append(time.perf_counter() - start)
+
+    print(f"\n{'batch':>5} {'implementation':<15} {'best s/ep':>9} {'median':>7} {'last loss':>9}")
+    for (name, b), t in times.items():
+        print(f"{b:>5} {name:<15} {min(t):>9.3f} {statistics.median(t):>7.3f} {losses[name, b]:>9.4f}")
+    if "nnlib" in names:
+        print(f"\nnnlib's best time / the other's best time (target in brackets), {args.repeats} repeats")
+        for b in args.batch_sizes:
+            ratios = [f"nnlib/{other} {min(times['nnlib', b]) / min(times[other, b]):.2f}"
+                      + (f" (≤ {TARGETS[other]:.2f})" if other in TARGETS else "")
+                      for other in names if other != "nnlib"]
+            print(f"batch {b:>4}: " + ",  ".join(ratios))
+
+
+if __name__ == "__main__":
+    main()
