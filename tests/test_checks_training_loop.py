@@ -2,9 +2,11 @@
 typical mistake in the batches, the training step, the epoch averages and the fit loop."""
 
 import copy
+import types
 
 import numpy as np
 import pytest
+from tqdm.auto import tqdm
 
 from nnlib import SoftmaxCrossEntropy, accuracy
 from nnlib import minibatches as nnlib_minibatches
@@ -63,11 +65,13 @@ def evaluate(layers, x, y):
 
 def fit(layers, x, y, optimizer, *, epochs, batch_size, validation_data, rng, verbose=True):
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
-    for _ in range(epochs):
+    bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not verbose)
+    for _ in bar:
         loss, acc = train_epoch(layers, x, y, optimizer, batch_size, rng)
         val_loss, val_acc = evaluate(layers, *validation_data)
         for key, value in zip(history, (loss, acc, val_loss, val_acc)):
             history[key].append(value)
+        bar.set_postfix(loss=f"{loss:.4f}", val_accuracy=f"{val_acc:.4f}")
     return history
 
 
@@ -81,11 +85,34 @@ def test_minibatches_nnlib_passes():
     assert check_minibatches(nnlib_minibatches).ok
 
 
-def test_minibatches_returning_a_list_passes():
-    def as_list(x, y, batch_size, rng):
-        return list(minibatches(x, y, batch_size, rng))
+def as_list(x, y, batch_size, rng):
+    return list(minibatches(x, y, batch_size, rng))
 
-    assert check_minibatches(as_list).ok
+
+def as_tuple(x, y, batch_size, rng):
+    return tuple(minibatches(x, y, batch_size, rng))
+
+
+def as_iterator(x, y, batch_size, rng):
+    return iter(as_list(x, y, batch_size, rng))
+
+
+@pytest.mark.parametrize("wrong, kind", [(as_list, "list"), (as_tuple, "tuple"),
+                                         (as_iterator, "list_iterator")],
+                         ids=["list", "tuple", "iterator"])
+def test_minibatches_that_is_not_a_generator_fails(wrong, kind):
+    result = check_minibatches(wrong)
+    assert_flagged(result, f"it returned a {kind}, not a generator")
+    assert_flagged(result, "use `yield")
+
+
+def test_minibatches_as_a_generator_expression_passes():
+    def expression(x, y, batch_size, rng):
+        order = rng.permutation(len(x))
+        return ((x[order[s:s + batch_size]], y[order[s:s + batch_size]])
+                for s in range(0, len(x), batch_size))
+
+    assert check_minibatches(expression).ok
 
 
 def test_minibatches_not_implemented_is_pending():
@@ -365,6 +392,55 @@ def test_fit_reference_passes():
     assert result.ok and result.message.startswith("✅"), result.message
 
 
+def test_fit_check_prints_only_its_own_line(capsys):
+    check_fit(fit)
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 1 and out.startswith("✅"), out
+    assert err == ""
+
+
+@pytest.fixture
+def jupyter_display(monkeypatch):
+    """A stand-in for the Jupyter shell: what display() (and so tqdm's widget) publishes goes
+    through shell.display_pub, which the check swaps for a capturing one."""
+    import IPython.core.getipython
+
+    shell = types.SimpleNamespace(display_pub=None)
+    monkeypatch.setattr(IPython.core.getipython, "get_ipython", lambda: shell)
+
+    def show(text):
+        shell.display_pub.publish({"text/plain": text})
+    return show
+
+
+def test_fit_showing_a_widget_with_verbose_false_fails(jupyter_display):
+    def widget_always(layers, x, y, optimizer, *, verbose=True, **kwargs):
+        jupyter_display("training:   0%|          | 0/3")
+        return fit(layers, x, y, optimizer, verbose=False, **kwargs)
+
+    assert_flagged(check_fit(widget_always), "with verbose=False it still displayed something")
+
+
+def test_fit_showing_a_widget_only_if_verbose_passes(jupyter_display):
+    def widget_if_verbose(layers, x, y, optimizer, *, verbose=True, **kwargs):
+        if verbose:
+            jupyter_display("training:   0%|          | 0/3")
+        return fit(layers, x, y, optimizer, verbose=False, **kwargs)
+
+    result = check_fit(widget_if_verbose)
+    assert result.ok, result.message
+
+
+def test_fit_printing_only_if_verbose_passes():
+    def prints_if_verbose(layers, x, y, optimizer, *, verbose=True, **kwargs):
+        history = fit(layers, x, y, optimizer, verbose=False, **kwargs)
+        if verbose:
+            print(f"validation accuracy {history['val_accuracy'][-1]:.2%}")
+        return history
+
+    assert check_fit(prints_if_verbose).ok
+
+
 def test_fit_not_implemented_is_pending():
     result = check_fit(not_implemented)
     assert not result.ok and result.message.startswith("⏳")
@@ -411,6 +487,31 @@ def returns_none(layers, x, y, optimizer, **kwargs):
     fit(layers, x, y, optimizer, **kwargs)
 
 
+def bar_always(layers, x, y, optimizer, *, verbose=True, **kwargs):
+    return fit(layers, x, y, optimizer, verbose=True, **kwargs)
+
+
+def bar_never(layers, x, y, optimizer, *, verbose=True, **kwargs):
+    return fit(layers, x, y, optimizer, verbose=False, **kwargs)
+
+
+def bar_inverted(layers, x, y, optimizer, *, verbose=True, **kwargs):
+    return fit(layers, x, y, optimizer, verbose=not verbose, **kwargs)
+
+
+def prints_every_epoch(layers, x, y, optimizer, *, epochs, verbose=True, **kwargs):
+    history = fit(layers, x, y, optimizer, epochs=epochs, verbose=False, **kwargs)
+    for epoch in range(epochs):
+        print(f"epoch {epoch + 1}: loss {history['loss'][epoch]:.4f}")
+    return history
+
+
+def displays_always(layers, x, y, optimizer, *, verbose=True, **kwargs):
+    from IPython.display import display
+    display("training …")
+    return fit(layers, x, y, optimizer, verbose=False, **kwargs)
+
+
 @pytest.mark.parametrize("wrong, words", [
     (fit_with(keys=("loss", "accuracy")), "no key 'val_loss'"),
     (fit_history_after_loop, "1 value for 3 epochs"),
@@ -421,8 +522,14 @@ def returns_none(layers, x, y, optimizer, **kwargs):
     (fit_with(new_rng_each_epoch=True), "same order of examples"),
     (fit_with(train_values_from_val=True), "VALIDATION values"),
     (returns_none, "as a dict"),
+    (bar_always, "with verbose=False it still wrote to stderr"),
+    (bar_inverted, "with verbose=False it still wrote to stderr"),
+    (prints_every_epoch, "with verbose=False it still printed 'epoch 1: loss"),
+    (displays_always, "with verbose=False it still printed 'training …'"),
+    (bar_never, "with verbose=True it showed nothing"),
 ], ids=["missing-keys", "history-after-loop", "one-epoch-short", "validates-first",
         "validates-on-train", "val-swapped", "new-rng-each-epoch", "train-from-val",
-        "returns-none"])
+        "returns-none", "bar-always", "bar-inverted", "prints-always", "displays-always",
+        "bar-never"])
 def test_fit_names_the_mistake(wrong, words):
     assert_flagged(check_fit(wrong), words)

@@ -5,7 +5,14 @@ sees. From those records the check learns which examples were used in which orde
 same batches with nnlib's reference (forward, SoftmaxCrossEntropy, backward, SGD), and compares
 parameters, losses and accuracies — so any valid shuffle is accepted, and the typical mistakes
 (a dropped last batch, an unweighted average, an update before backward, …) can be named.
+``fit`` is also run with verbose=False and verbose=True while everything it prints or displays is
+captured: the first must show nothing, the second something (a progress bar).
 """
+
+import contextlib
+import inspect
+import io
+import warnings
 
 import numpy as np
 
@@ -50,6 +57,10 @@ def _collect(minibatches, x, y, batch_size, rng):
     if out is None:
         raise Problem("it returned None: `yield` each (x_batch, y_batch) pair, "
                       "which makes the function a generator")
+    if not inspect.isgenerator(out):
+        raise Problem(f"it returned a {type(out).__name__}, not a generator: use `yield x[idx], "
+                      "y[idx]` inside the loop instead of collecting the batches and returning "
+                      "them, so that each batch is made only when the loop asks for it")
     batches = []
     for item in out:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
@@ -509,6 +520,35 @@ def check_train_epoch(train_epoch):
 
 
 # --- fit ------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _capture():
+    """Collect what the code inside prints (stdout, stderr) and displays (a tqdm widget in Jupyter)
+    instead of showing it; yields a list that afterwards holds one description per kind shown."""
+    shown = []
+    with warnings.catch_warnings(record=True) as caught:   # a warning is not the student's output
+        warnings.simplefilter("always")
+        try:
+            from IPython.utils.capture import capture_output
+        except ImportError:
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                yield shown
+            texts, displayed = (out.getvalue(), err.getvalue()), []
+        else:
+            with capture_output(stdout=True, stderr=True, display=True) as captured:
+                yield shown
+            texts, displayed = (captured.stdout, captured.stderr), captured.outputs
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if displayed:
+        shown.append("displayed something (in Jupyter, tqdm draws its bar as a widget)")
+    for where, text in zip(("printed", "wrote to stderr (where tqdm draws its bar)"), texts):
+        lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
+        if lines:
+            first = lines[0] if len(lines[0]) <= 50 else lines[0][:47] + "..."
+            shown.append(f"{where} {first!r}")
+
+
 @check("fit")
 def check_fit(fit):
     sizes = [5, 8, 3]
@@ -519,9 +559,10 @@ def check_fit(fit):
     layers = _network(sizes, 0)
     params0 = _params(layers)
     given = [a.copy() for a in (x, y, x_val, y_val)]
-    history = _run(fit, layers, given[0], given[1], _CountingSGD(0.1), epochs=epochs,
-                   batch_size=batch_size, validation_data=(given[2], given[3]),
-                   rng=np.random.default_rng(0), verbose=False)
+    with _capture() as shown:
+        history = _run(fit, layers, given[0], given[1], _CountingSGD(0.1), epochs=epochs,
+                       batch_size=batch_size, validation_data=(given[2], given[3]),
+                       rng=np.random.default_rng(0), verbose=False)
     if not all(np.array_equal(a, b) for a, b in zip(given, (x, y, x_val, y_val))):
         raise Problem("it changed the training or validation data in place")
 
@@ -616,4 +657,18 @@ def check_fit(fit):
         raise Problem(f"history[{key!r}] is {np.round(values[key], 6).tolist()}, expected "
                       f"{np.round(expected[key], 6).tolist()}: after each epoch, "
                       "evaluate(layers, x_val, y_val)")
-    return "epochs on one rng, validation after each, a history of four lists"
+
+    if shown:
+        raise Problem(f"with verbose=False it still {' and '.join(shown)}: verbose=False must "
+                      "show nothing, so pass disable=not verbose to tqdm (and print only if "
+                      "verbose)")
+    with _capture() as shown:
+        _run(fit, _network(sizes, 0, recording=False), x.copy(), y.copy(), SGD(0.1),
+             epochs=epochs, batch_size=batch_size, validation_data=(x_val.copy(), y_val.copy()),
+             rng=np.random.default_rng(0), verbose=True)
+    if not shown:
+        raise Problem("with verbose=True it showed nothing: wrap the epochs in a progress bar, "
+                      "tqdm(range(1, epochs + 1), desc=\"training\", unit=\"epoch\", "
+                      "disable=not verbose)")
+    return ("epochs on one rng, validation after each, a history of four lists, output only "
+            "with verbose=True")
