@@ -147,7 +147,9 @@ class Model:
         for layer in modal:
             layer.training = True  # e.g. Dropout: active for this step only
         try:
-            z = self._logits(x)
+            z = x
+            for layer in trainable:
+                z = layer.forward(z)
             loss, grad = softmax_cross_entropy(z, y)  # one softmax serves the loss and its gradient
             # a loss above 1000 means p(true class) < e^-1000: the weights have blown up
             if not loss < 1000:
@@ -156,7 +158,8 @@ class Model:
                                          "the learning rate is probably too high")
             # Layers before the first one with parameters need no gradient, and the first one
             # need not compute dL/dx: nothing uses the gradient with respect to the images.
-            first = next((i for i, l in enumerate(trainable) if l.param_names), len(trainable))
+            first = next((i for i, l in enumerate(trainable) if getattr(l, "param_names", ())),
+                         len(trainable))
             for layer in reversed(trainable[first + 1:]):
                 grad = layer.backward(grad)
             if first < len(trainable):
