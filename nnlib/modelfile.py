@@ -133,8 +133,9 @@ def _recover(path):
     """If ``path`` is missing because a save died between its two renames, move the old model back."""
     if path.exists() or not path.parent.is_dir():
         return
-    olds = [folder for kind, _, folder in _temp_folders(path)
-            if kind == "old" and (folder / "model.json").is_file()]
+    # a live process owning the folder is between its two renames right now: leave it alone
+    olds = [folder for kind, pid, folder in _temp_folders(path)
+            if kind == "old" and not _alive(pid) and (folder / "model.json").is_file()]
     if olds:
         newest = max(olds, key=lambda folder: folder.stat().st_mtime)
         try:

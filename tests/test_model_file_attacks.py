@@ -345,3 +345,18 @@ def test_randomly_damaged_folders_load_or_raise_only_model_file_error(tmp_path):
             outcomes["ModelFileError"] += 1
     assert sum(outcomes.values()) == trials  # any other exception has failed the test already
     print(trials, "damaged folders:", outcomes)
+
+
+def test_load_leaves_the_old_folder_of_a_live_save_alone(folder):
+    # between a live save's two renames the old model waits in .m.old.<pid>-*: the save puts it
+    # back itself if its second rename fails, so load must not take it
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        waiting = folder.parent / f".m.old.{live.pid}-abc123"
+        os.replace(folder, waiting)
+        with pytest.raises(ModelFileError, match="model.json is missing"):
+            Model.load(folder)
+        assert (waiting / "model.json").is_file()
+    finally:
+        live.kill()
+        live.wait()
