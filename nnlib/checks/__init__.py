@@ -22,3 +22,5 @@ from .ch06_gradient_checking import (check_bug_report, check_check_layer,
 from .ch07_sgd import check_gradient_descent, check_sgd, check_sgd_momentum
 from .ch10_save_and_load import check_load_model, check_save_model
 from .ch08_training_loop import check_fit, check_minibatches, check_train_epoch, check_train_step
+from .ch13_beyond_sgd import (check_adam, check_dropout, check_early_stopping,
+                              check_weight_decay_step)
