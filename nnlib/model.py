@@ -188,7 +188,7 @@ class Model:
         positive(epochs, "epochs", integer=True)
         positive(batch_size, "batch_size", integer=True)
         x = self._check_inputs(x, "Model.fit")
-        y = self._check_labels(x, y, "Model.fit")
+        y = self._check_labels(x, y, "Model.fit").astype(np.intp)  # the index type: no casts
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise ValueError("Model.fit: validation_data must be a pair (x_val, y_val), got "
