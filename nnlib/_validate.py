@@ -52,7 +52,7 @@ def class_ids(y_true, n_classes, who):
     """Integer class ids (N,) from integer labels (N,) or one-hot rows (N, n_classes)."""
     y = np.asarray(y_true)
     if y.dtype.kind not in "iuf":
-        example = f" like {y.flat[0]!r}" if y.size else ""
+        example = f" like {y.flat[0].item()!r}" if y.size and y.dtype.kind != "O" else ""
         raise ValueError(f"{who} expected integer class ids 0..{n_classes - 1} or one-hot rows, "
                          f"got {y.dtype} values{example}")
     if y.ndim == 2:

@@ -124,7 +124,8 @@ def train_val_split(x, y, val_size=10_000, *, rng=None):
         raise ValueError(f"train_val_split got {len(x)} inputs but {len(y)} labels")
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Integral) \
             or not 0 < val_size < len(x):
-        raise ValueError(f"val_size must be between 1 and {len(x) - 1}, got {val_size!r}")
+        raise ValueError(f"val_size must be a whole number between 1 and {len(x) - 1}, "
+                         f"got {val_size!r}")
     order = np.random.default_rng(rng).permutation(len(x))
     val, train = order[:val_size], order[val_size:]
     return (x[train], y[train]), (x[val], y[val])

@@ -107,8 +107,9 @@ def test_soft_labels_that_sum_to_one_are_accepted(model, data):
 @pytest.mark.parametrize("labels", [np.array(["3", "5"] * 16), np.array([True, False] * 16),
                                     np.array([object()] * 32)])
 def test_string_boolean_or_object_labels_are_refused(model, data, labels):
-    with pytest.raises(ValueError, match=r"expected integer class ids 0..9 or one-hot rows, got"):
+    with pytest.raises(ValueError, match=r"expected integer class ids 0..9 or one-hot rows, got") as info:
         model.evaluate(data[0], labels)
+    assert "np.str_" not in str(info.value)
 
 
 @pytest.mark.parametrize("dtype", ["U3", int, "int8", bool, "complex64", "nonsense"])
@@ -157,7 +158,7 @@ def test_fit_on_a_model_without_dense_layers_says_so(data):
 
 @pytest.mark.parametrize("size", [2.5, 0, 32, "10", True])
 def test_train_val_split_needs_a_whole_number_of_examples(data, size):
-    with pytest.raises(ValueError, match=r"val_size must be between 1 and 31"):
+    with pytest.raises(ValueError, match=r"val_size must be a whole number between 1 and 31"):
         train_val_split(*data, val_size=size)
 
 

@@ -66,7 +66,7 @@ def test_train_val_split_is_a_seeded_partition():
     np.testing.assert_array_equal(xt[:, 0], yt)  # images stay with their labels
     (_, _), (_, yv2) = train_val_split(x, y, 20, rng=5)
     np.testing.assert_array_equal(yv, yv2)
-    with pytest.raises(ValueError, match="val_size must be between 1 and 99"):
+    with pytest.raises(ValueError, match="val_size must be a whole number between 1 and 99"):
         train_val_split(x, y, 100)
 
 
