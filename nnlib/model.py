@@ -123,6 +123,10 @@ class Model:
         x = self._check_inputs(x, "Model.evaluate")
         y = self._check_labels(x, y, "Model.evaluate")
         positive(batch_size, "batch_size", integer=True)
+        return self._evaluate(x, y, batch_size)
+
+    def _evaluate(self, x, y, batch_size=10_000):
+        """evaluate on checked inputs: x floats (N, D), y class ids (N,)."""
         loss_fn, total_loss, correct = SoftmaxCrossEntropy(), 0.0, 0
         for i in range(0, len(x), batch_size):
             z, yb = self._logits(x[i:i + batch_size]), y[i:i + batch_size]
@@ -225,7 +229,7 @@ class Model:
             history["accuracy"].append(total_correct / len(x))
             summary = {"loss": f"{history['loss'][-1]:.4f}", "acc": f"{history['accuracy'][-1]:.4f}"}
             if validation_data is not None:
-                val_loss, val_acc = self.evaluate(*validation_data)
+                val_loss, val_acc = self._evaluate(*validation_data)  # checked above
                 history["val_loss"].append(val_loss)
                 history["val_accuracy"].append(val_acc)
                 summary.update(val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
