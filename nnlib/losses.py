@@ -11,14 +11,15 @@ def softmax_cross_entropy(logits, y):
     logits (N, C) floats, y (N,) class ids, both already checked -> (float, (N, C) array).
     Model.fit calls this once per step; SoftmaxCrossEntropy is the checked, two-method form.
     """
-    rows = np.arange(len(logits))
+    n, rows = len(logits), np.arange(len(logits))
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=1, keepdims=True)
-    loss = float(-(shifted[rows, y] - np.log(total[:, 0])).sum()) / len(logits)
-    grad = exp / total
+    loss = float(-(shifted[rows, y] - np.log(total[:, 0])).sum()) / n
+    grad = exp  # reused in place: grad = (softmax − one_hot) / N
+    grad /= total
     grad[rows, y] -= 1
-    grad /= len(logits)
+    grad /= n
     return loss, grad
 
 

@@ -175,7 +175,7 @@ class Model:
             for layer in modal:
                 layer.training = False
         optimizer.step(trainable)
-        return loss, int((z.argmax(axis=1) == y).sum()) / len(y)
+        return loss, int(np.count_nonzero(z.argmax(axis=1) == y)) / len(y)
 
     def fit(self, x, y, *, epochs=5, batch_size=128, learning_rate=0.1, optimizer=None,
             validation_data=None, patience=None, seed=None, verbose=True):
@@ -214,9 +214,10 @@ class Model:
             bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", disable=not verbose,
                        leave=True)
             total_loss = total_correct = 0.0
+            who = f"Model.fit, epoch {epoch}"
             for xb, yb in minibatches(x, y, batch_size, rng=rng):
                 try:
-                    loss, acc = self._train_step(xb, yb, optimizer, f"Model.fit, epoch {epoch}")
+                    loss, acc = self._train_step(xb, yb, optimizer, who)
                 except (ValueError, FloatingPointError):
                     bar.close()
                     raise

@@ -28,14 +28,10 @@ class SGD(_Optimizer):
         self.learning_rate = positive(learning_rate, "learning_rate")
         self.momentum = fraction(momentum, "momentum")
         self.weight_decay = non_negative(weight_decay, "weight_decay")
-        self.velocity, self._steps = {}, {}
+        self.velocity = {}
 
     def _update(self, key, param, grad):
-        # η g goes into a buffer kept per parameter: a new array every step costs more than the sum
-        step = self._steps.get(key)
-        if step is None or step.shape != param.shape:
-            step = self._steps[key] = np.empty_like(param)
-        np.multiply(grad, self.learning_rate, out=step)
+        step = self.learning_rate * grad
         if self.momentum == 0:
             param -= step
             return
