@@ -7,8 +7,9 @@ float32, on all 60 000 MNIST training images reshuffled every epoch, from the sa
 After one untimed warm-up epoch each, the epochs are timed interleaved: every repeat times one
 epoch of each implementation in turn, for each batch size, in an order rotated from repeat to
 repeat, so that a busy moment of the machine does not hit one implementation only. The table shows
-the best and the median seconds per epoch, the mean training loss of the last timed epoch (similar
-values show that all do the same work), and the ratios of nnlib's best time to the others'.
+the best and the median seconds per epoch, the mean training loss and accuracy of the last timed
+epoch (every implementation computes both, as ``Model.fit`` reports both; similar values show that
+all do the same work), and the ratios of nnlib's best time to the others'.
 PyTorch (CPU) and TensorFlow are optional: a missing one is skipped. Timings are never asserted.
 """
 
@@ -32,8 +33,12 @@ def nnlib_epochs(x, y, w, batch_size, seed):
     d1, d2 = Dense(784, 128), Dense(128, 10)
     d1.weights[...], d1.biases[...], d2.weights[...], d2.biases[...] = w
     model, optimizer, seeds = Model([d1, ReLU(), d2, Softmax()]), SGD(0.1), itertools.count(seed)
-    return lambda: model.fit(x, y, epochs=1, batch_size=batch_size, optimizer=optimizer,
-                             verbose=False, seed=next(seeds))["loss"][-1]
+
+    def epoch():
+        history = model.fit(x, y, epochs=1, batch_size=batch_size, optimizer=optimizer,
+                            verbose=False, seed=next(seeds))
+        return history["loss"][-1], history["accuracy"][-1]
+    return epoch
 
 
 def flat_epochs(x, y, w, batch_size, seed):
@@ -42,7 +47,7 @@ def flat_epochs(x, y, w, batch_size, seed):
     rng, lr, all_rows = np.random.default_rng(seed), np.float32(0.1), np.arange(batch_size)
 
     def epoch():
-        perm, total = rng.permutation(len(x)), 0.0
+        perm, total, correct = rng.permutation(len(x)), 0.0, 0
         for i in range(0, len(x), batch_size):
             # gathering each batch is faster here than one shuffled copy of x: the batch is still
             # in the cache when the matrix product reads it
@@ -52,6 +57,7 @@ def flat_epochs(x, y, w, batch_size, seed):
             h += b1
             np.maximum(h, 0, out=h)
             z = h @ W2 + b2
+            correct += int(np.count_nonzero(z.argmax(axis=1) == yb))
             z -= z.max(axis=1, keepdims=True)
             p = np.exp(z)
             s = p.sum(axis=1)
@@ -65,7 +71,7 @@ def flat_epochs(x, y, w, batch_size, seed):
                 grad *= lr
                 param -= grad
         assert all(a.dtype == np.float32 for a in (W1, b1, W2, b2, h, p, dh, dW1)), "float64 crept in"
-        return total / len(x)
+        return total / len(x), correct / len(x)
     return epoch
 
 
@@ -81,15 +87,17 @@ def torch_epochs(x, y, w, batch_size, seed):
     gen.manual_seed(seed)
 
     def epoch():
-        perm, total = torch.randperm(len(xt), generator=gen), 0.0
+        perm, total, correct = torch.randperm(len(xt), generator=gen), 0.0, 0
         for i in range(0, len(xt), batch_size):
             xb, yb = xt[perm[i:i + batch_size]], yt[perm[i:i + batch_size]]  # as the flat loop
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(net(xb), yb)
+            out = net(xb)
+            loss = loss_fn(out, yb)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(yb)
-        return total / len(xt)
+            correct += int((out.argmax(dim=1) == yb).sum())
+        return total / len(xt), correct / len(xt)
     return epoch
 
 
@@ -99,10 +107,14 @@ def keras_epochs(x, y, w, batch_size, seed):
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"),
                               keras.layers.Dense(10)])
     model.compile(optimizer=keras.optimizers.SGD(0.1),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
     model.set_weights(list(w))
-    return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True,
-                             verbose=0).history["loss"][-1]
+
+    def epoch():
+        history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True, verbose=0).history
+        return history["loss"][-1], history["accuracy"][-1]
+    return epoch
 
 
 def available(name):
@@ -157,18 +169,20 @@ def main():
     runs = {(name, b): makers[name](x, y, w, b, seed=1) for b in args.batch_sizes for name in names}
     for run in runs.values():
         run()  # warm-up: first-call costs, graph tracing
-    times, losses = {key: [] for key in runs}, {}
+    times, results = {key: [] for key in runs}, {}
     for repeat in range(args.repeats):
         order = names[repeat % len(names):] + names[:repeat % len(names)]
         for b in args.batch_sizes:
             for name in order:
                 start = time.perf_counter()
-                losses[name, b] = runs[name, b]()
+                results[name, b] = runs[name, b]()
                 times[name, b].append(time.perf_counter() - start)
 
-    print(f"\n{'batch':>5} {'implementation':<15} {'best s/ep':>9} {'median':>7} {'last loss':>9}")
+    print(f"\n{'batch':>5} {'implementation':<15} {'best s/ep':>9} {'median':>7} {'last loss':>9} "
+          f"{'accuracy':>8}")
     for (name, b), t in times.items():
-        print(f"{b:>5} {name:<15} {min(t):>9.3f} {statistics.median(t):>7.3f} {losses[name, b]:>9.4f}")
+        loss, acc = results[name, b]
+        print(f"{b:>5} {name:<15} {min(t):>9.3f} {statistics.median(t):>7.3f} {loss:>9.4f} {acc:>8.4f}")
     if "nnlib" in names:
         print(f"\nnnlib's best time / the other's best time (target in brackets), {args.repeats} repeats")
         for b in args.batch_sizes:
