@@ -42,7 +42,8 @@ def nnlib_epochs(x, y, w, batch_size, seed):
 
 
 def flat_epochs(x, y, w, batch_size, seed):
-    W1, b1, W2, b2 = (aligned_zeros(a.shape, a.dtype) for a in w)  # as nnlib's (see its README)
+    # on 64-byte cache lines, as nnlib allocates its weights (see benchmarks/README.md)
+    W1, b1, W2, b2 = (aligned_zeros(a.shape, a.dtype) for a in w)
     W1[...], b1[...], W2[...], b2[...] = w
     rng, lr, all_rows = np.random.default_rng(seed), np.float32(0.1), np.arange(batch_size)
 

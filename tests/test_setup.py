@@ -69,3 +69,16 @@ def test_the_classic_notebook_serves_its_file_browser(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_side_by_side_benchmark_runs_and_prints_its_ratios():
+    # a smoke test with one huge batch: the timings it prints are never asserted
+    command = [sys.executable, "benchmarks/bench_side_by_side.py", "--batch-sizes", "20000",
+               "--repeats", "1", "--only", "nnlib", "flat"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = re.findall(r"^20000 (nnlib|flat) +[\d.]+ +[\d.]+ +([\d.]+) +([\d.]+)$", out.stdout, re.M)
+    assert [name for name, _, _ in rows] == ["nnlib", "flat"], out.stdout
+    (_, loss_nnlib, acc_nnlib), (_, loss_flat, acc_flat) = rows
+    assert abs(float(loss_nnlib) - float(loss_flat)) < 0.05 and 0 < float(acc_nnlib) <= 1
+    assert re.search(r"^batch 20000: nnlib/flat \d+\.\d\d \(≤ 1\.05\)$", out.stdout, re.M), out.stdout
