@@ -1,7 +1,9 @@
 """The course as a whole: chapters/ is exactly what the build makes from solutions/, every exercise
 has a check right under it, and every chapter runs from a fresh kernel with its exercises unsolved."""
 
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -84,3 +86,18 @@ def test_chapter_runs_from_a_fresh_kernel_with_exercises_unsolved(chapter):
                       for o in c.outputs if o.get("name") == "stdout")
     passed = re.findall(r"✅ PASS [^\n]*", printed)
     assert not passed, f"a check passed an unsolved exercise: {passed}"
+
+
+def test_nbval_waits_a_minute_for_the_outputs_of_every_notebook_cell(tmp_path):
+    # conftest.py raises nbval's fixed 5 s wait, which busy machines have exceeded
+    (tmp_path / "record_waits.py").write_text(
+        "def pytest_collection_finish(session):\n"
+        "    print('WAITS', sorted({getattr(i, 'output_timeout', None) for i in session.items}),\n"
+        "          len(session.items))\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "record_waits",
+                          "solutions/08_training_loop.ipynb", "chapters/13_beyond_sgd.ipynb"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    waits = re.search(r"^WAITS \[(.*)\] (\d+)$", out.stdout, re.M)
+    assert waits, out.stdout + out.stderr
+    assert waits.group(1) == "60" and int(waits.group(2)) > 20
