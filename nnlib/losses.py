@@ -11,7 +11,8 @@ def softmax_cross_entropy(logits, y):
     logits (N, C) floats, y (N,) class ids, both already checked -> (float, (N, C) array).
     Model.fit calls this once per step; SoftmaxCrossEntropy is the checked, two-method form.
     """
-    n, rows = len(logits), np.arange(len(logits))
+    n = len(logits)
+    rows = np.arange(n)
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=1, keepdims=True)
