@@ -35,10 +35,10 @@ def last_epoch(history):
     return history["loss"][-1], history["accuracy"][-1]
 
 
-def nnlib_epochs(x, y, w, batch_size, seed):
+def nnlib_epochs(x, y, w, batch_size, seed, relu=ReLU, sgd=SGD):
     d1, d2 = Dense(784, 128), Dense(128, 10)
     d1.weights[...], d1.biases[...], d2.weights[...], d2.biases[...] = w
-    model, optimizer, seeds = Model([d1, ReLU(), d2, Softmax()]), SGD(0.1), itertools.count(seed)
+    model, optimizer, seeds = Model([d1, relu(), d2, Softmax()]), sgd(0.1), itertools.count(seed)
     return lambda: last_epoch(model.fit(x, y, epochs=1, batch_size=batch_size, optimizer=optimizer,
                                         verbose=False, seed=next(seeds)))
 
@@ -167,40 +167,57 @@ def main():
     print("warning: other processes distort the timings: run it on a quiet machine, more than once")
 
     runs = {(name, b): makers[name](x, y, w, b, seed=1) for b in args.batch_sizes for name in names}
-    for run in runs.values():
-        run()  # warm-up: first-call costs, graph tracing
-    times, results = {key: [] for key in runs}, {}
-    for repeat in range(args.repeats):
-        order = names[repeat % len(names):] + names[:repeat % len(names)]
-        for b in args.batch_sizes:
-            for name in order:
-                start = time.perf_counter()
-                results[name, b] = runs[name, b]()
-                times[name, b].append(time.perf_counter() - start)
+    times, results = interleaved(runs, names, args.batch_sizes, args.repeats)
 
-    print(f"\n{'batch':>5} {'implementation':<15} {'best s/ep':>9} {'median':>7} {'last loss':>9} "
-          f"{'accuracy':>8}")
-    for (name, b), t in times.items():
-        loss, acc = results[name, b]
-        print(f"{b:>5} {name:<15} {min(t):>9.3f} {statistics.median(t):>7.3f} {loss:>9.4f} {acc:>8.4f}")
+    print_table(times, results)
     if "nnlib" in names:
         print(f"\nnnlib's time / the other's, {args.repeats} repeats: the ratio of the best times, then "
               "the median [lowest, highest] of the ratios within one repeat (target in brackets)")
         for b in args.batch_sizes:
-            print(f"batch {b:>4}: " + ",  ".join(ratio_line(times, other, b) for other in names
-                                                if other != "nnlib"))
+            print(f"batch {b:>4}: " + ",  ".join(ratio_line(times, "nnlib", other, b, TARGETS.get(other))
+                                                for other in names if other != "nnlib"))
 
 
-def ratio_line(times, other, b):
-    """nnlib's time over ``other``'s at batch size ``b``: best over best, then the per-repeat ratios.
+def interleaved(runs, names, batch_sizes, repeats):
+    """Time ``runs[name, batch_size]()`` ``repeats`` times each after one untimed warm-up, every
+    name in turn for each batch size, in an order rotated from repeat to repeat.
+
+    Returns ({(name, b): [seconds, ...]}, {(name, b): what the last run returned}).
+    """
+    for run in runs.values():
+        run()  # warm-up: first-call costs, graph tracing
+    times, results = {key: [] for key in runs}, {}
+    for repeat in range(repeats):
+        order = names[repeat % len(names):] + names[:repeat % len(names)]
+        for b in batch_sizes:
+            for name in order:
+                start = time.perf_counter()
+                results[name, b] = runs[name, b]()
+                times[name, b].append(time.perf_counter() - start)
+    return times, results
+
+
+def print_table(times, results):
+    """Best and median seconds per epoch, and the (loss, accuracy) each run returned last."""
+    width = max(len("implementation"), *(len(name) for name, _ in times))
+    print(f"\n{'batch':>5} {'implementation':<{width}} {'best s/ep':>9} {'median':>7} {'last loss':>9} "
+          f"{'accuracy':>8}")
+    for (name, b), t in times.items():
+        loss, acc = results[name, b]
+        print(f"{b:>5} {name:<{width}} {min(t):>9.3f} {statistics.median(t):>7.3f} {loss:>9.4f} "
+              f"{acc:>8.4f}")
+
+
+def ratio_line(times, mine, other, b, target=None):
+    """``mine``'s time over ``other``'s at batch size ``b``: best over best, then per repeat.
 
     Both timings of a repeat were taken seconds apart, so a busy spell of the machine slows both
     and largely cancels out of their ratio; the best times can come from different spells.
     """
-    paired = sorted(mine / theirs for mine, theirs in zip(times["nnlib", b], times[other, b]))
-    target = f" (≤ {TARGETS[other]:.2f})" if other in TARGETS else ""
-    return (f"nnlib/{other} {min(times['nnlib', b]) / min(times[other, b]):.2f}, "
-            f"per repeat {statistics.median(paired):.2f} [{paired[0]:.2f}, {paired[-1]:.2f}]{target}")
+    paired = sorted(m / o for m, o in zip(times[mine, b], times[other, b]))
+    return (f"{mine}/{other} {min(times[mine, b]) / min(times[other, b]):.2f}, "
+            f"per repeat {statistics.median(paired):.2f} [{paired[0]:.2f}, {paired[-1]:.2f}]"
+            + (f" (≤ {target:.2f})" if target is not None else ""))
 
 if __name__ == "__main__":
     main()
