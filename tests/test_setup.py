@@ -87,3 +87,18 @@ def test_the_side_by_side_benchmark_runs_and_prints_its_ratios():
     assert line, out.stdout
     # one repeat: its ratio is the best-time ratio, and the median and range collapse onto it
     assert len(set(line.groups())) == 1, line.group(0)
+
+
+def test_the_in_place_benchmark_trains_the_same_network_in_every_variant():
+    # the in-place ReLU and SGD change where results are stored, not what they are: every nnlib
+    # variant must end its epochs with the same loss and accuracy (timings are never asserted)
+    command = [sys.executable, "benchmarks/bench_in_place.py", "--batch-sizes", "20000",
+               "--repeats", "1"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = dict(re.findall(r"^20000 (\S.*?) +[\d.]+ +[\d.]+ +([\d.]+ +[\d.]+)$", out.stdout, re.M))
+    variants = ["nnlib", "nnlib, ReLU in place", "nnlib, SGD in place", "nnlib, both in place"]
+    assert list(rows) == ["flat"] + variants, out.stdout
+    assert len({rows[name] for name in variants}) == 1, rows
+    for name in variants:
+        assert re.search(rf"^batch 20000: {name}/flat \d+\.\d\d, per repeat ", out.stdout, re.M), name
