@@ -36,6 +36,7 @@ def last_epoch(history):
 
 
 def nnlib_epochs(x, y, w, batch_size, seed, relu=ReLU, sgd=SGD):
+    """Model.fit, one epoch a call; ``relu`` and ``sgd`` are the classes it is built with."""
     d1, d2 = Dense(784, 128), Dense(128, 10)
     d1.weights[...], d1.biases[...], d2.weights[...], d2.biases[...] = w
     model, optimizer, seeds = Model([d1, relu(), d2, Softmax()]), sgd(0.1), itertools.count(seed)
@@ -218,6 +219,7 @@ def ratio_line(times, mine, other, b, target=None):
     return (f"{mine}/{other} {min(times[mine, b]) / min(times[other, b]):.2f}, "
             f"per repeat {statistics.median(paired):.2f} [{paired[0]:.2f}, {paired[-1]:.2f}]"
             + (f" (≤ {target:.2f})" if target is not None else ""))
+
 
 if __name__ == "__main__":
     main()
