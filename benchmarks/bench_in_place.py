@@ -16,14 +16,13 @@ cost of nnlib's function calls and checks. Same training, timing and output as
 bench_side_by_side.py; the ratios are each variant's time over the flat loop's.
 """
 
-import argparse
 import functools
-import os
 
 import numpy as np
 
-from bench_side_by_side import blas_info, flat_epochs, interleaved, nnlib_epochs, print_table, ratio_line
-from nnlib import SGD, Dense, ReLU, load_mnist, preprocess
+from bench_side_by_side import (flat_epochs, interleaved, nnlib_epochs, print_header, print_table,
+                                ratio_line, timing_parser, training_data)
+from nnlib import SGD, ReLU
 
 
 class ReLUInPlace(ReLU):
@@ -56,18 +55,9 @@ VARIANTS = {
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--repeats", type=int, default=10)
-    args = parser.parse_args()
-
-    (x, y), _ = load_mnist()
-    x = preprocess(x)
-    d1, d2 = Dense(784, 128, rng=0), Dense(128, 10, rng=1)
-    w = (d1.weights, d1.biases, d2.weights, d2.biases)
-    print(f"numpy {np.__version__}, BLAS {blas_info()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
-    print("warning: other processes distort the timings: run it on a quiet machine, more than once")
+    args = timing_parser().parse_args()
+    x, y, w = training_data()
+    print_header()
     names = list(VARIANTS)
     runs = {(name, b): VARIANTS[name](x, y, w, b, seed=1) for b in args.batch_sizes for name in names}
     times, results = interleaved(runs, names, args.batch_sizes, args.repeats)

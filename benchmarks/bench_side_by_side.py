@@ -144,28 +144,47 @@ def blas_info():
     return f"{blas['name']} {blas.get('version', '')}, {threads} threads"
 
 
-def main():
+def timing_parser():
+    """The options every side-by-side script takes: --batch-sizes and --repeats."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--repeats", type=int, default=10)
+    return parser
+
+
+def training_data():
+    """(x, y, w): the 60 000 preprocessed MNIST training images, their labels, and the initial
+    weights (W1, b1, W2, b2) that every implementation starts from."""
+    (x, y), _ = load_mnist()
+    d1, d2 = Dense(784, 128, rng=0), Dense(128, 10, rng=1)
+    return preprocess(x), y, (d1.weights, d1.biases, d2.weights, d2.biases)
+
+
+def print_header(*versions):
+    """NumPy's BLAS and the machine, the lines in ``versions``, then a warning about busy machines."""
+    print(f"numpy {np.__version__}, BLAS {blas_info()}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    for line in versions:
+        print(line)
+    print("warning: other processes distort the timings: run it on a quiet machine, more than once")
+
+
+def main():
+    parser = timing_parser()
     makers = {"nnlib": nnlib_epochs, "flat": flat_epochs, "torch": torch_epochs, "keras": keras_epochs}
     parser.add_argument("--only", nargs="+", choices=list(makers), default=list(makers))
     args = parser.parse_args()
     names = [name for name in args.only if available(name)]
 
-    (x, y), _ = load_mnist()
-    x = preprocess(x)
-    d1, d2 = Dense(784, 128, rng=0), Dense(128, 10, rng=1)
-    w = (d1.weights, d1.biases, d2.weights, d2.biases)  # the same initial weights for all
-    print(f"numpy {np.__version__}, BLAS {blas_info()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    x, y, w = training_data()
+    versions = []
     if "torch" in names:
         import torch
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        versions.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     if "keras" in names:
         import tensorflow as tf
-        print(f"tensorflow {tf.__version__}, keras {tf.keras.__version__}")
-    print("warning: other processes distort the timings: run it on a quiet machine, more than once")
+        versions.append(f"tensorflow {tf.__version__}, keras {tf.keras.__version__}")
+    print_header(*versions)
 
     runs = {(name, b): makers[name](x, y, w, b, seed=1) for b in args.batch_sizes for name in names}
     times, results = interleaved(runs, names, args.batch_sizes, args.repeats)

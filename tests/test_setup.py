@@ -71,12 +71,18 @@ def test_the_classic_notebook_serves_its_file_browser(tmp_path):
         server.wait(timeout=30)
 
 
-def test_the_side_by_side_benchmark_runs_and_prints_its_ratios():
-    # a smoke test with one huge batch: the timings it prints are never asserted
-    command = [sys.executable, "benchmarks/bench_side_by_side.py", "--batch-sizes", "20000",
-               "--repeats", "1", "--only", "nnlib", "flat"]
+def run_benchmark(script, *options):
+    """The finished run of ``benchmarks/<script>`` on one repeat of one huge batch (a few seconds)."""
+    command = [sys.executable, f"benchmarks/{script}", "--batch-sizes", "20000", "--repeats", "1",
+               *options]
     out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_the_side_by_side_benchmark_runs_and_prints_its_ratios():
+    # the timings it prints are never asserted
+    out = run_benchmark("bench_side_by_side.py", "--only", "nnlib", "flat")
     rows = re.findall(r"^20000 (nnlib|flat) +[\d.]+ +[\d.]+ +([\d.]+) +([\d.]+)$", out.stdout, re.M)
     assert [name for name, _, _ in rows] == ["nnlib", "flat"], out.stdout
     (_, loss_nnlib, acc_nnlib), (_, loss_flat, _) = rows
@@ -92,10 +98,7 @@ def test_the_side_by_side_benchmark_runs_and_prints_its_ratios():
 def test_the_in_place_benchmark_trains_the_same_network_in_every_variant():
     # the in-place ReLU and SGD change where results are stored, not what they are: every nnlib
     # variant must end its epochs with the same loss and accuracy (timings are never asserted)
-    command = [sys.executable, "benchmarks/bench_in_place.py", "--batch-sizes", "20000",
-               "--repeats", "1"]
-    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = run_benchmark("bench_in_place.py")
     rows = dict(re.findall(r"^20000 (\S.*?) +[\d.]+ +[\d.]+ +([\d.]+ +[\d.]+)$", out.stdout, re.M))
     variants = ["nnlib", "nnlib, ReLU in place", "nnlib, SGD in place", "nnlib, both in place"]
     assert list(rows) == ["flat"] + variants, out.stdout
