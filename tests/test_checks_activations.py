@@ -44,24 +44,24 @@ def _in_place_relu(x):
 
 
 @pytest.mark.parametrize("wrong, named", [
-    (np.abs, "abs(x)"),
+    (np.abs, "|x|"),
     (lambda x: np.where(x > 0, x, 0.01 * x), "leaky"),
     (_in_place_relu, "in place"),
-    (lambda x: np.max(x, 0), "each COLUMN"),
-    (lambda x: np.max(x, axis=1), "each ROW"),
+    (lambda x: np.max(x, 0), "each column"),
+    (lambda x: np.max(x, axis=1), "each row"),
     (lambda x: max(0, x), "works on ONE number"),
     (lambda x: x > 0, "True/False"),
     (lambda x: np.minimum(x, 0), "POSITIVE part"),
     (lambda x: np.clip(x, 0, 1), "no upper limit"),
     (lambda x: x, "unchanged"),
-    (lambda x: None, "forget `return`"),
+    (lambda x: None, "without returning"),
 ])
 def test_wrong_relu_is_named(wrong, named):
     assert_named(check_relu(relu_class(wrong)), named)
 
 
 def test_relu_without_forward_is_named():
-    assert_named(check_relu(type("ReLU", (), {})), "no method `forward`")
+    assert_named(check_relu(type("ReLU", (), {})), "no forward method")
 
 
 # ---------------------------------------------------------------- softmax
@@ -128,16 +128,16 @@ def not_normalised(z):
 
 @pytest.mark.parametrize("wrong, named", [
     (unstable, "exp overflows"),
-    (columns, "axis=0"),
-    (whole_array, "whole array"),
-    (no_keepdims_sum, "without keepdims"),
-    (no_keepdims_max, "row max was subtracted without keepdims"),
-    (no_keepdims_sum_transposed_trick, "without keepdims"),
-    (global_max, "max of the WHOLE array"),
+    (columns, "COLUMNS sum to 1"),
+    (whole_array, "whole batch sums to 1"),
+    (no_keepdims_sum, "row sums lost their axis"),
+    (no_keepdims_max, "row max was subtracted along the wrong axis"),
+    (no_keepdims_sum_transposed_trick, "lost their axis"),
+    (global_max, "max of the WHOLE batch"),
     (in_place, "in place"),
     (not_normalised, "do not sum to 1"),
-    (np.exp, "without normalising"),
-    (lambda z: None, "forget `return`"),
+    (np.exp, "you returned exp(z)"),
+    (lambda z: None, "without returning"),
 ])
 def test_wrong_softmax_is_named(wrong, named):
     assert_named(check_softmax(wrong), named)
@@ -147,20 +147,20 @@ def test_softmax_without_keepdims_on_non_square_batch_names_keepdims():
     def no_keepdims_unless_square(z):
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True) if z.shape[0] == z.shape[1] else e / e.sum(axis=1)
-    assert_named(check_softmax(no_keepdims_unless_square), "keepdims=True")
+    assert_named(check_softmax(no_keepdims_unless_square), "lost its axis")
 
 
 def test_softmax_of_one_example_as_a_vector_is_caught():
     # written for one vector of logits: correct for a batch of one, wrong for a batch
     assert_named(check_softmax(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum()),
-                 "whole array")
+                 "whole batch sums to 1")
 
 
 def test_softmax_summed_over_columns_is_named():
     def row_max_column_sum(z):
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=0, keepdims=True)
-    assert_named(check_softmax(row_max_column_sum), "summed over axis=0")
+    assert_named(check_softmax(row_max_column_sum), "divided by the column sums")
 
 
 def test_softmax_that_drops_the_batch_axis_of_a_batch_of_one_is_named():
@@ -168,3 +168,18 @@ def test_softmax_that_drops_the_batch_axis_of_a_batch_of_one_is_named():
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return np.squeeze(e / e.sum(axis=1, keepdims=True))
     assert_named(check_softmax(squeezed), "batch of one")
+
+
+def test_a_failed_softmax_keeps_a_hint_and_the_fix_for_when_the_student_asks():
+    result = check_softmax(unstable)
+    assert "exp overflows" in result.message
+    assert "constant" in result.hint
+    assert "z.max(axis=1, keepdims=True)" in result.fix
+
+
+def test_a_softmax_that_raises_is_reported_as_the_students_error():
+    def typo(z):
+        return np.exp(z) / np.exp(z).sum(axis=2)
+    result = check_softmax(typo)
+    assert result.status == "error"
+    assert result.message.startswith("❌ FAIL softmax: your code raised AxisError")

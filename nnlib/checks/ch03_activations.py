@@ -3,15 +3,44 @@
 import numpy as np
 
 from ..activations import softmax as reference_softmax
-from ._core import Problem, call, check, expect_array, rng_for_checks
+from ._core import Mistake, Problem, call, check, expect_array, rng_for_checks
+
+RELU_FIX = "class ReLU:\n    def forward(self, x):\n        return np.maximum(x, 0)"
+ELEMENTWISE = "ReLU looks at each entry on its own: the output has the shape of the input."
 
 
-@check("ReLU")
+def _relu_mistakes(x):
+    """The wrong outputs a ReLU forward typically gives for x, each with its three tiers."""
+    return [
+        Mistake(np.max(x, axis=0), "you returned the largest entry of each column; ReLU works "
+                "entry by entry", ELEMENTWISE, "return np.maximum(x, 0)   # not np.max(x, 0)"),
+        Mistake(np.max(x, axis=1), "you returned the largest entry of each row; ReLU works "
+                "entry by entry", ELEMENTWISE, "return np.maximum(x, 0)   # not np.max(x, axis=1)"),
+        Mistake(np.abs(x), "negative inputs came out positive (that is |x|); ReLU sets them to 0",
+                "What should max(0, x) be for x = −2?", "return np.maximum(x, 0)"),
+        Mistake(np.where(x > 0, x, 0.01 * x), "negative inputs came out as 0.01·x: that is a "
+                "leaky ReLU; plain ReLU sets them to 0", "Negative inputs give exactly 0.",
+                "return np.maximum(x, 0)"),
+        Mistake(x > 0, "forward returned True/False (the mask of positive entries) instead of "
+                "the values", "The mask says WHERE x is positive; the output is x there, 0 "
+                "elsewhere.", "return np.maximum(x, 0)   # or x * (x > 0)"),
+        Mistake(np.minimum(x, 0), "you kept the negative part, min(0, x); ReLU keeps the "
+                "POSITIVE part", "ReLU(x) = max(0, x).", "return np.maximum(x, 0)"),
+        Mistake(np.clip(x, 0, 1), "outputs above 1 were cut to 1: ReLU has no upper limit",
+                "ReLU(5) = 5.", "return np.maximum(x, 0)   # no upper bound"),
+        Mistake(x, "forward returned x unchanged: negative entries must become 0",
+                "ReLU(x) = max(0, x).", "return np.maximum(x, 0)"),
+    ]
+
+
+@check("ReLU", hint="ReLU(x) = max(0, x), entry by entry, for a whole batch at once.",
+       fix=RELU_FIX)
 def check_relu(ReLU):
     rng = rng_for_checks()
     layer = ReLU()
     if not hasattr(layer, "forward"):
-        raise Problem("ReLU has no method `forward`: define `def forward(self, x):` in the class")
+        raise Problem("your ReLU class has no forward method, so a network cannot call it",
+                      "Methods are defined inside the class, indented under it.", RELU_FIX)
     zeros = np.zeros((2, 3))
     cases = [rng.standard_normal((5, 4)) * 3, rng.standard_normal((1, 6)), zeros,
              -np.abs(rng.standard_normal((3, 3))) - 0.1]
@@ -20,59 +49,57 @@ def check_relu(ReLU):
             out = call(layer.forward, x)
         except ValueError as err:
             if "truth value" in str(err):
-                raise Problem("Python's max(0, x) (or `if x > 0`) works on ONE number; for a whole "
-                              "array use np.maximum(x, 0), element by element") from None
+                raise Problem("Python's built-in max (or an if on x) works on ONE number, not on "
+                              "a whole array", "NumPy has an element-wise maximum of two arrays.",
+                              "return np.maximum(x, 0)") from None
             raise
-        expect_array(out, np.maximum(x, 0), f"ReLU().forward(x) for x {x.shape}", mistakes=[
-            (np.max(x, axis=0), "np.max(x, 0) is the largest entry of each COLUMN; ReLU is "
-                                "element-wise: np.maximum(x, 0)"),
-            (np.max(x, axis=1), "np.max(x, axis=1) is the largest entry of each ROW; ReLU is "
-                                "element-wise: np.maximum(x, 0)"),
-            (np.abs(x), "negative inputs came out positive (that is abs(x)); ReLU sets them to 0: "
-                        "np.maximum(x, 0)"),
-            (np.where(x > 0, x, 0.01 * x), "negative inputs came out as 0.01·x: that is a leaky "
-                                           "ReLU; plain ReLU sets them to 0"),
-            (x > 0, "forward returned True/False (the mask x > 0); return the values "
-                    "np.maximum(x, 0)"),
-            (np.minimum(x, 0), "that is min(x, 0): ReLU keeps the POSITIVE part, np.maximum(x, 0)"),
-            (np.clip(x, 0, 1), "outputs above 1 were cut to 1: ReLU has no upper limit, "
-                               "np.maximum(x, 0)"),
-            (x, "forward returned x unchanged: negative entries must become 0"),
-        ])
+        expect_array(out, np.maximum(x, 0), f"ReLU().forward(x) for x of shape {x.shape}",
+                     mistakes=_relu_mistakes(x))
     return "max(0, x) element-wise, input left untouched"
+
+
+SOFTMAX_FIX = ("def softmax(z):\n    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
+               "    return e / e.sum(axis=1, keepdims=True)")
+ROWS = ("Each row of z is one example; each example's probabilities must sum to 1, so every "
+        "max and sum runs along a row and keeps a column of results.")
+KEEPDIMS = ("A row sum of an (N, C) array has shape (N,); NumPy lines it up with the LAST axis, "
+            "the classes, unless it keeps the shape (N, 1).")
 
 
 def _softmax_mistakes(z):
     e = np.exp(z - z.max(axis=1, keepdims=True))
     whole = np.exp(z - z.max())
     mistakes = [
-        (reference_softmax(z.T).T, "you normalised over axis=0 (columns); each ROW must sum to 1: "
-                                   "use axis=1, keepdims=True"),
-        (e / e.sum(axis=0, keepdims=True), "you summed over axis=0 (columns); each ROW must sum "
-                                           "to 1: use e.sum(axis=1, keepdims=True)"),
-        (whole / whole.sum(), "you normalised over the whole array, so the entire batch sums to 1; "
-                              "each ROW must: use .sum(axis=1, keepdims=True)"),
-        (e, "the rows do not sum to 1: divide exp(...) by its row sums, "
-            "e / e.sum(axis=1, keepdims=True)"),
-        (np.exp(z), "you returned exp(z) without normalising: divide by each row's sum"),
+        Mistake(reference_softmax(z.T).T, "your COLUMNS sum to 1 (you normalised over the "
+                "batch); each ROW, one example, must", ROWS, SOFTMAX_FIX),
+        Mistake(e / e.sum(axis=0, keepdims=True), "you divided by the column sums, so each "
+                "column sums to 1; each ROW, one example, must", ROWS, SOFTMAX_FIX),
+        Mistake(whole / whole.sum(), "the whole batch sums to 1 (you normalised over the entire "
+                "array); each ROW must", ROWS, SOFTMAX_FIX),
+        Mistake(e, "the rows do not sum to 1: the exponentials were never normalised",
+                "Probabilities: divide each row's exponentials by that row's total.", SOFTMAX_FIX),
+        Mistake(np.exp(z), "you returned exp(z): the rows do not sum to 1",
+                "Probabilities: divide each row's exponentials by that row's total.", SOFTMAX_FIX),
     ]
     if z.shape[0] == 1:
-        mistakes.append((reference_softmax(z)[0], "for a batch of one, shape (1, C), you returned "
-                                                  "shape (C,): keep the batch axis, the output "
-                                                  "has the same shape as z"))
+        mistakes.append(Mistake(reference_softmax(z)[0], "for a batch of one, shape (1, C), you "
+                                "returned shape (C,): the batch axis was lost",
+                                "The output has the same shape as z, whatever the batch size.",
+                                SOFTMAX_FIX))
     if z.shape[0] == z.shape[1]:
         mistakes += [
-            (e / e.sum(axis=1), "the row sums were divided without keepdims: e.sum(axis=1) has "
-                                "shape (N,) and broadcasts along the wrong axis; use "
-                                "e.sum(axis=1, keepdims=True)"),
-            (np.exp(z - z.max(axis=1)) / np.exp(z - z.max(axis=1)).sum(axis=1, keepdims=True),
-             "the row max was subtracted without keepdims: z.max(axis=1) has shape (N,) and "
-             "broadcasts along the wrong axis; use z.max(axis=1, keepdims=True)"),
+            Mistake(e / e.sum(axis=1), "the row sums lost their axis, so each one divided a "
+                    "column instead of its own row", KEEPDIMS, SOFTMAX_FIX),
+            Mistake(np.exp(z - z.max(axis=1)) / np.exp(z - z.max(axis=1)).sum(axis=1,
+                                                                              keepdims=True),
+                    "the row max was subtracted along the wrong axis: the row maxima lost "
+                    "their axis and were lined up with the columns", KEEPDIMS, SOFTMAX_FIX),
         ]
     return mistakes
 
 
-@check("softmax")
+@check("softmax", hint="softmax(z)ᵢ = exp(zᵢ − max z) / Σⱼ exp(zⱼ − max z), row by row.",
+       fix=SOFTMAX_FIX)
 def check_softmax(softmax):
     rng = rng_for_checks()
     # a square batch first: there, a missing keepdims still runs and gives namable wrong numbers
@@ -85,9 +112,9 @@ def check_softmax(softmax):
             out = call(softmax, z)
         except ValueError as err:
             if "broadcast" in str(err):
-                raise Problem(f"raised ValueError ({err}) for z of shape {z.shape}: a row max or "
-                              "row sum lost its axis; use keepdims=True, as in "
-                              "e.sum(axis=1, keepdims=True)") from None
+                raise Problem(f"a row max or row sum lost its axis, so it could not be lined up "
+                              f"with z of shape {z.shape} (ValueError: {err})", KEEPDIMS,
+                              SOFTMAX_FIX) from None
             raise
         expect_array(out, reference_softmax(z), what, mistakes=_softmax_mistakes(z))
 
@@ -101,10 +128,13 @@ def check_softmax(softmax):
     if out is not None and np.shape(out) == huge.shape and not np.all(np.isfinite(out)) and \
             np.allclose(out, global_max, equal_nan=True):
         raise Problem("a row far below the batch's largest logit comes out nan: you subtracted "
-                      "the max of the WHOLE array; subtract each row's own max, "
-                      "z - z.max(axis=1, keepdims=True)")
+                      "the max of the WHOLE batch, so that row's exponentials all underflow to 0",
+                      "Subtracting a constant from one row leaves its softmax unchanged; which "
+                      "constant keeps THAT row's exponentials in range?", SOFTMAX_FIX)
     expect_array(out, reference_softmax(huge), "softmax of logits like ±1e4", mistakes=[
-        (None, "softmax of logits like ±1e4 gives nan or inf: exp overflows (np.exp(1000) is "
-               "inf); subtract each row's max before exp, z - z.max(axis=1, keepdims=True)"),
+        Mistake(None, "softmax of logits like ±1e4 gives nan or inf: exp overflows above about "
+                "709 in float64, and inf / inf is nan",
+                "softmax(z) = softmax(z − c) for any constant c in a row: choose c so the "
+                "largest exponent is 0.", SOFTMAX_FIX),
     ])
     return "rows sum to 1, stable for huge logits"
