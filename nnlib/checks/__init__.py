@@ -1,11 +1,13 @@
 """Exercise checks: one function per exercise, called in the cell right under it.
 
 Each check runs the student's code on several inputs (edge cases included), compares with nnlib's
-reference, and prints one line: ✅ correct, ⏳ not implemented yet, or ❌ and what is wrong.
-It returns a CheckResult (``.ok``, ``.message``) that displays nothing in a notebook.
+reference, and prints one line: ✅ correct, ⏳ not implemented yet, or ❌ and what is wrong and why
+(never the code of the fix). It returns a CheckResult: ``.ok``, ``.status`` ("pass", "fail",
+"todo", "error"), ``.message`` (the line), and after a failure ``.hint`` and ``.fix``, which a
+notebook shows folded under the line until the student clicks them open.
 """
 
-from ._core import CheckResult
+from ._core import CheckResult, Mistake, Problem
 from .ch00_welcome import check_mean_square
 from .ch01_mnist import check_one_hot, check_preprocess, check_train_val_split
 from .ch02_dense_layer import (check_dense, check_dense_forward, check_glorot_vs_he,

@@ -105,20 +105,19 @@ _PYTHON_DIRS = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefi
                                                         sys.exec_prefix})
 
 
+def is_student_file(path):
+    """True for code that is neither nnlib nor an installed package: a notebook cell, or a test's
+    deliberately wrong version."""
+    if path.startswith("<frozen"):
+        return False
+    resolved = str(Path(path).resolve()) if not path.startswith("<") else path
+    return not (resolved.startswith(str(_NNLIB_DIR)) or resolved.startswith(_PYTHON_DIRS))
+
+
 def _raised_in_student_code(err, body):
-    """True when the traceback passes through code that is neither the check's body, nnlib, nor
-    an installed package: the student's notebook cell (or a test's deliberately wrong version)."""
-    for frame, _ in traceback.walk_tb(err.__traceback__):
-        if frame.f_code is body.__code__:
-            continue
-        path = frame.f_code.co_filename
-        if path.startswith("<frozen"):
-            continue
-        resolved = str(Path(path).resolve()) if not path.startswith("<") else path
-        if resolved.startswith(str(_NNLIB_DIR)) or resolved.startswith(_PYTHON_DIRS):
-            continue
-        return True
-    return False
+    """True when the traceback passes through student code (not the check's own body)."""
+    return any(frame.f_code is not body.__code__ and is_student_file(frame.f_code.co_filename)
+               for frame, _ in traceback.walk_tb(err.__traceback__))
 
 
 def _first_line(err):
