@@ -4,20 +4,13 @@ import numpy as np
 import pytest
 
 from nnlib import Dense, ReLU, Softmax, gradcheck
-from checkhelpers import not_yet
+from checkhelpers import assert_named, not_yet
 from nnlib.checks.ch06_gradient_checking import (
-    check_bug_report, check_check_layer, check_numerical_gradient, check_rel_error, suspect_source,
-    suspects,
+    CHECK_LAYER_FIX, NUMERICAL_GRADIENT_FIX, check_bug_report, check_check_layer,
+    check_numerical_gradient, check_rel_error, suspect_source, suspects,
 )
 
-
-def not_implemented(*args):
-    raise NotImplementedError()
-
-
-def assert_flagged(result, words):
-    assert not result.ok and result.message.startswith("❌"), result.message
-    assert words in result.message, result.message
+not_implemented = not_yet
 
 
 # --- numerical_gradient -------------------------------------------------------------------------------
@@ -126,6 +119,48 @@ def whole_rows(f, x, eps=1e-5):
     return grad
 
 
+def rows_by_len(f, x, eps=1e-5):
+    # written for a 1-D x: on a 2-D x, x[i] is a whole row, and original a view of it
+    grad = np.zeros(x.shape)
+    for i in range(len(x)):
+        original = x[i]
+        x[i] = original + eps
+        f_plus = f()
+        x[i] = original - eps
+        f_minus = f()
+        x[i] = original
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def first_entries_by_len(f, x, eps=1e-5):
+    # one entry at a time, but only the first len(x) of them
+    grad = np.zeros(x.shape)
+    flat, flat_grad = x.reshape(-1), grad.reshape(-1)
+    for i in range(len(x)):
+        original = flat[i]
+        flat[i] = original + eps
+        f_plus = f()
+        flat[i] = original - eps
+        f_minus = f()
+        flat[i] = original
+        flat_grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def in_x_dtype(f, x, eps=1e-5):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        original = x[i]
+        x[i] = original + eps
+        f_plus = f()
+        x[i] = original - eps
+        f_minus = f()
+        x[i] = original
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
 def ignores_eps(f, x, eps=1e-5):
     return gradcheck.numerical_gradient(f, x, 1e-5)
 
@@ -148,16 +183,41 @@ def passes_x_to_f(f, x, eps=1e-5):
     (backward_difference, "backward difference"),
     (minus_side_skipped, "about half"),
     (never_restored, "x was not restored"),
-    (divided_by_eps, "divide by 2 * eps"),
-    (perturbs_a_copy, "not a copy"),
-    (whole_rows, "whole rows"),
-    (ignores_eps, "ignored the eps"),
-    (passes_x_to_f, "call f() with no arguments"),
-    (lambda f, x, eps=1e-5: gradcheck.numerical_gradient(f, x, eps).ravel(), "shaped like x"),
-], ids=["forward-difference", "backward-difference", "minus-side-skipped", "x-not-restored", "divided-by-eps", "perturbs-a-copy",
-        "whole-rows-of-2d-x", "ignores-eps", "passes-x-to-f", "flattened"])
+    (divided_by_eps, "twice too large"),
+    (perturbs_a_copy, "a copy of x"),
+    (whole_rows, "entries of x at once (a whole row)"),
+    (rows_by_len, "entries of x at once (a whole row)"),
+    (first_entries_by_len, "only 2 of the 6 entries of x"),
+    (in_x_dtype, "for a float32 x your gradient is float32"),
+    (ignores_eps, "a step of 1e-5"),
+    (passes_x_to_f, "f takes none"),
+    (lambda f, x, eps=1e-5: gradcheck.numerical_gradient(f, x, eps).ravel(), "flat array"),
+], ids=["forward-difference", "backward-difference", "minus-side-skipped", "x-not-restored",
+        "divided-by-eps", "perturbs-a-copy", "whole-rows-of-2d-x", "range-len-on-2d-x",
+        "first-len-entries-only", "dtype-of-x", "ignores-eps", "passes-x-to-f", "flattened"])
 def test_numerical_gradient_names_the_mistake(wrong, words):
-    assert_flagged(check_numerical_gradient(wrong), words)
+    assert_named(check_numerical_gradient(wrong), words)
+
+
+def test_numerical_gradient_on_rows_of_a_2d_x_points_at_every_entry():
+    result = check_numerical_gradient(rows_by_len)
+    assert "rows, not its entries" in result.hint
+    assert "np.ndindex(x.shape)" in result.fix
+
+
+def test_numerical_gradient_in_float32_for_a_float32_x_is_told_why_float64():
+    result = check_numerical_gradient(in_x_dtype)
+    assert_named(result, "about 7 significant digits")
+    assert "dtype=np.float64" in result.fix
+
+
+def test_numerical_gradient_generic_failure_carries_the_whole_reference():
+    def off_by_one_percent(f, x, eps=1e-5):
+        return gradcheck.numerical_gradient(f, x, eps) * 1.01
+
+    result = check_numerical_gradient(off_by_one_percent)
+    assert_named(result, "at index")
+    assert result.fix == NUMERICAL_GRADIENT_FIX
 
 
 # --- rel_error ----------------------------------------------------------------------------------------
@@ -179,21 +239,26 @@ def test_rel_error_not_implemented_is_pending():
 
 
 @pytest.mark.parametrize("wrong, words", [
-    (lambda a, b: np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)), "forgot the abs"),
-    (lambda a, b: np.max(np.abs(a - b) / np.abs(a + b)), "abs in the denominator"),
+    (lambda a, b: np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)),
+     "largest signed difference"),
+    (lambda a, b: np.max(np.abs(a - b) / np.abs(a + b)), "your denominator is 0 there"),
     (lambda a, b: np.max(np.abs(a - b) / (np.abs(a) + np.abs(b))), "0/0"),
     (lambda a, b: np.mean(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)), "mean"),
     (lambda a, b: np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8), "one number"),
     (lambda a, b: np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-8)),
      "max(|a|, |b|)"),
     (lambda a, b: np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-8)), "divided by |b| only"),
-    (lambda a, b: np.abs(a - b).sum() / max((np.abs(a) + np.abs(b)).sum(), 1e-8), "sums"),
+    (lambda a, b: np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-8)), "divided by |a| only"),
+    (lambda a, b: np.max(np.abs(a - b)) / np.max(np.abs(a) + np.abs(b)),
+     "largest difference by the largest size"),
+    (lambda a, b: np.abs(a - b).sum() / max((np.abs(a) + np.abs(b)).sum(), 1e-8),
+     "divided a sum over the whole arrays"),
 ], ids=["no-abs-numerator", "no-abs-denominator", "zero-division", "mean", "returns-array",
-        "max-denominator", "b-only", "global-ratio"])
+        "max-denominator", "b-only", "a-only", "ratio-of-maxima", "global-ratio"])
 def test_rel_error_names_the_mistake(wrong, words):
     with np.errstate(divide="ignore", invalid="ignore"):
         result = check_rel_error(wrong)
-    assert_flagged(result, words)
+    assert_named(result, words)
 
 
 # --- check_layer --------------------------------------------------------------------------------------
@@ -262,17 +327,77 @@ def forgets_return(layer, x, rng=None):
     gradcheck.check_layer(layer, x, rng)
 
 
+def with_r(draw):
+    """The reference check_layer, with r = draw(rng, shape) in place of its own."""
+    def check_layer(layer, x, rng=None):
+        r = draw(rng, layer.forward(x).shape)
+
+        def loss():
+            return np.sum(layer.forward(x) * r)
+
+        layer.forward(x)
+        errors = {"inputs": gradcheck.rel_error(layer.backward(r),
+                                                gradcheck.numerical_gradient(loss, x))}
+        for name in layer.param_names:
+            layer.forward(x)
+            layer.backward(r)
+            analytic = getattr(layer, "d" + name).copy()
+            errors[name] = gradcheck.rel_error(
+                analytic, gradcheck.numerical_gradient(loss, getattr(layer, name)))
+        return errors
+    return check_layer
+
+
+all_ones_r = with_r(lambda rng, shape: np.ones(shape))
+fresh_generator = with_r(lambda rng, shape: np.random.default_rng().standard_normal(shape))
+global_random_state = with_r(lambda rng, shape: np.random.standard_normal(shape))
+fixed_seed = with_r(lambda rng, shape: np.random.default_rng(0).standard_normal(shape))
+same_r_in_every_column = with_r(
+    lambda rng, shape: np.random.default_rng(rng).standard_normal((shape[0], 1)) * np.ones(shape))
+
+
 @pytest.mark.parametrize("wrong, words", [
     (only_inputs, "only checked the inputs"),
     (d_prefixed_keys, "without the d"),
     (backward_with_ones, "same r in the loss and in backward"),
     (numerical_against_numerical, "cannot see the bug"),
-    (returns_differences, "one number per gradient"),
-    (forgets_return, "forget `return errors`"),
+    (returns_differences, "each gradient gets one number"),
+    (forgets_return, "check_layer returned None"),
+    (all_ones_r, "the same number, 1, in every entry"),
+    (fresh_generator, "same rng seed, your check_layer drew two different r"),
+    (global_random_state, "same rng seed, your check_layer drew two different r"),
+    (fixed_seed, "two different rng seeds, your check_layer drew the same r"),
+    (same_r_in_every_column, "swaps its outputs' gradients"),
 ], ids=["only-inputs", "d-prefixed-keys", "different-r", "numerical-vs-numerical",
-        "arrays-not-numbers", "no-return"])
+        "arrays-not-numbers", "no-return", "all-ones-r", "rng-ignored-fresh-generator",
+        "rng-ignored-global-state", "rng-ignored-fixed-seed", "r-equal-across-columns"])
 def test_check_layer_names_the_mistake(wrong, words):
-    assert_flagged(check_check_layer(wrong), words)
+    assert_named(check_check_layer(wrong), words)
+
+
+def test_check_layer_with_all_ones_r_is_told_why_r_is_random():
+    result = check_check_layer(all_ones_r)
+    assert_named(result, "weighs every output alike")
+    assert "columns of dout" in result.hint and "standard_normal" in result.fix
+
+
+def test_check_layer_with_any_random_r_from_its_rng_passes():
+    normal = with_r(lambda rng, shape: np.random.default_rng(rng).normal(size=shape))
+    uniform = with_r(lambda rng, shape: np.random.default_rng(rng).uniform(-1, 1, shape))
+    assert check_check_layer(normal).ok and check_check_layer(uniform).ok
+
+
+def test_the_layer_that_swaps_outputs_hides_from_an_r_of_ones_only():
+    # the planted bug the check feeds to every check_layer: invisible to r = 1, plain with random r
+    from nnlib.checks.ch06_gradient_checking import _new, _SwappedOutputs
+    layer = _new(_SwappedOutputs, np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((5, 4))
+    assert max(all_ones_r(layer, x.copy()).values()) < 1e-7
+    assert min(gradcheck.check_layer(layer, x.copy(), 1).values()) > 1e-3
+
+
+def test_check_layer_generic_failure_carries_the_whole_reference():
+    assert check_check_layer(numerical_against_numerical).fix == CHECK_LAYER_FIX
 
 
 def test_check_layer_that_leaves_weights_perturbed_is_caught():
@@ -282,7 +407,20 @@ def test_check_layer_that_leaves_weights_perturbed_is_caught():
             getattr(layer, name)[...] += 1e-5
         return errors
 
-    assert_flagged(check_check_layer(leaves_weights_changed), "left layer.weights changed")
+    assert_named(check_check_layer(leaves_weights_changed), "left layer.weights changed")
+
+
+# --- odd return values -------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [None, [1, 2], "abc", (1, 2), 3.0, {"a": 1}],
+                         ids=["none", "list", "str", "tuple", "float", "dict"])
+def test_odd_return_values_are_named_and_never_crash_a_check(value):
+    for result in [check_numerical_gradient(lambda f, x, eps=1e-5: value),
+                   check_rel_error(lambda a, b: value),
+                   check_check_layer(lambda layer, x, rng=None: value),
+                   check_check_layer(lambda layer, x, rng=None: dict.fromkeys(
+                       gradcheck.check_layer(layer, x, rng), value))]:
+        assert result.status == "fail", result.message
+        assert "inside the check" not in result.message, result.message
 
 
 # --- the bug hunt -------------------------------------------------------------------------------------
@@ -384,11 +522,11 @@ def checked_with_a_batch_of_one():
         "b-extra-gradient", "a-extra-gradient", "e-control", "missed-d", "relu-softmax-no-params",
         "unknown-name", "number", "missing-key", "extra-key", "not-a-dict"])
 def test_bug_report_wrong_answers_are_flagged(answer, words):
-    assert_flagged(check_bug_report(lambda: answer), words)
+    assert_named(check_bug_report(lambda: answer), words)
 
 
 def test_bug_report_counts_right_suspects_and_names_only_the_first_wrong_one():
     result = check_bug_report(lambda: {name: [] for name in RIGHT})
-    assert_flagged(result, "2 of 5 suspects right; suspect A ")
+    assert_named(result, "2 of 5 suspects right; suspect A ")
     assert not any(f"suspect {other}" in result.message for other in "BCDE"), result.message
     assert "biases" not in result.message, result.message
