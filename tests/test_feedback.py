@@ -222,3 +222,12 @@ def test_no_cell_before_a_check_shows_its_exercises_code(path):
     leaks = answers_shown_before_their_check(path)
     assert not leaks, "\n".join(f"{path.name}: cell {j} shows {piece!r}, the answer of the "
                                 f"exercise in cell {i}, before its check" for i, j, piece in leaks)
+
+
+def test_in_a_grading_run_a_check_that_does_not_pass_raises_with_its_line(monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADING", "1")
+    with pytest.raises(_core.CheckFailed) as raised:
+        _demo_check("wrong")
+    assert str(raised.value) == "❌ FAIL demo: it is wrong because of a reason"
+    assert raised.value._render_traceback_() == ["Hint: concept"]
+    assert _demo_check("right").ok      # a pass raises nothing

@@ -10,6 +10,7 @@ and writes every cell without outputs or execution counts.
 """
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -39,6 +40,30 @@ def strip_solutions(source, where):
     if inside:
         raise ValueError(f"{where}: {BEGIN} is never closed by {END}")
     return "\n".join(out)
+
+
+def nbgrader_metadata(nb):
+    """Give a solution notebook nbgrader's cell metadata: each exercise cell a solution cell,
+    the check right under it an autograded test worth 1 point (or the points it already has),
+    ids taken from the check's name. Returns True when anything changed."""
+    cells, changed = nb.cells, False
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code" or BEGIN not in cell.source:
+            continue
+        check = re.match(r"\s*check_(\w+)\(", cells[i + 1].source)
+        if not check:
+            raise ValueError(f"cell {i}: an exercise must be followed by its check cell")
+        points = cells[i + 1].metadata.get("nbgrader", {}).get("points", 1)
+        wanted = [(cell, {"grade": False, "grade_id": f"{check.group(1)}_answer", "locked": False,
+                          "schema_version": 3, "solution": True, "task": False}),
+                  (cells[i + 1], {"grade": True, "grade_id": f"check_{check.group(1)}",
+                                  "locked": True, "points": points, "schema_version": 3,
+                                  "solution": False, "task": False})]
+        for target, metadata in wanted:
+            if target.metadata.get("nbgrader") != metadata:
+                target.metadata["nbgrader"] = metadata
+                changed = True
+    return changed
 
 
 def build(solution):

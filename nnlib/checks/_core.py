@@ -11,6 +11,7 @@ tiers; ``expect_array`` and ``expect_scalar`` find the first row the student's o
 
 import functools
 import html
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -23,6 +24,22 @@ PASS, FAIL, TODO = "✅ PASS", "❌ FAIL", "⏳ TODO"
 
 # every result a check returns is also handed to these callables (the tests use one)
 result_hooks = []
+
+# In a grading run (nbgrader's autograde, which deducts points only for a test cell that raises),
+# a check that is not ✅ raises CheckFailed after printing its line.
+GRADING_ENV = "NNLIB_GRADING"
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check that did not pass, in a grading run only. Jupyter shows the hint in
+    place of a traceback (the line itself is already printed above it); the fix stays hidden."""
+
+    def __init__(self, message, hint=""):
+        super().__init__(message)
+        self.hint = hint
+
+    def _render_traceback_(self):
+        return [f"Hint: {self.hint}"] if self.hint else []
 
 
 class Mistake(NamedTuple):
@@ -90,9 +107,13 @@ def _in_kernel():
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def _grading():
+    return os.environ.get(GRADING_ENV) == "1"
+
+
 def _show(result):
     print(result.message)
-    if result.ok or not (result.hint or result.fix) or not _in_kernel():
+    if result.ok or not (result.hint or result.fix) or not _in_kernel() or _grading():
         return
     from IPython.display import display
     display({"text/html": result.details_html(),
@@ -163,6 +184,8 @@ def check(name, hint="", fix=""):
             for hook in result_hooks:
                 hook(result)
             _show(result)
+            if not result.ok and _grading():
+                raise CheckFailed(result.message, result.hint)
             return result
         wrapper.exercise = name
         return wrapper
