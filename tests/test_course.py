@@ -15,6 +15,7 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import build_chapters  # noqa: E402
+import run_notebooks  # noqa: E402
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
@@ -101,3 +102,28 @@ def test_nbval_waits_a_minute_for_the_outputs_of_every_notebook_cell(tmp_path):
     waits = re.search(r"^WAITS \[(.*)\] (\d+)$", out.stdout, re.M)
     assert waits, out.stdout + out.stderr
     assert waits.group(1) == "60" and int(waits.group(2)) > 20
+
+
+def test_an_nbval_failure_says_how_to_refresh_the_stored_outputs():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1 + 1)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="3\n")])])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = ROOT / "tests" / "_stale_probe.ipynb"   # inside the repository, so conftest.py applies
+    try:
+        nbformat.write(nb, path)
+        out = subprocess.run([sys.executable, "-m", "pytest", "-q", str(path)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        path.unlink()
+    assert out.returncode == 1, out.stdout[-2000:]
+    assert "stored outputs out of date?" in out.stdout, out.stdout[-2000:]
+    assert "python tools/run_notebooks.py tests/_stale_probe.ipynb" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["00_welcome.ipynb", "03_activations.ipynb"])
+def test_re_executing_an_unchanged_notebook_changes_no_byte(tmp_path, name):
+    copy = tmp_path / name
+    copy.write_text((ROOT / "solutions" / name).read_text())
+    run_notebooks.run(copy)
+    assert copy.read_text() == (ROOT / "solutions" / name).read_text()
