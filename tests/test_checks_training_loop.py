@@ -3,26 +3,22 @@ typical mistake in the batches, the training step, the epoch averages and the fi
 
 import copy
 import types
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from tqdm.auto import tqdm
 
+from checkhelpers import assert_named, not_yet
 from nnlib import SoftmaxCrossEntropy, accuracy
 from nnlib import minibatches as nnlib_minibatches
+from nnlib.checks import ch08_training_loop as ch08
 from nnlib.checks.ch08_training_loop import (check_fit, check_minibatches, check_train_epoch,
                                              check_train_step)
 
 loss_fn = SoftmaxCrossEntropy()
-
-
-def not_implemented(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def assert_flagged(result, words):
-    assert not result.ok and result.message.startswith("❌"), result.message
-    assert words in result.message, result.message
+not_implemented = not_yet
 
 
 # --- a correct loop, in the chapter's words -------------------------------------------------------
@@ -102,8 +98,8 @@ def as_iterator(x, y, batch_size, rng):
                          ids=["list", "tuple", "iterator"])
 def test_minibatches_that_is_not_a_generator_fails(wrong, kind):
     result = check_minibatches(wrong)
-    assert_flagged(result, f"it returned a {kind}, not a generator")
-    assert_flagged(result, "use `yield")
+    assert_named(result, f"it returned a {kind}, not a generator")
+    assert "yield" in result.hint and "yield x[idx], y[idx]" in result.fix
 
 
 def test_minibatches_as_a_generator_expression_passes():
@@ -191,8 +187,8 @@ def one_batch(x, y, batch_size, rng):
     (empty_last, "empty batch"),
     (separate_shuffles, "shuffled differently"),
     (with_replacement, "more than once"),
-    (global_random, "different batches"),
-    (own_seed, "different rngs give the same batches"),
+    (global_random, "same seed gave a different order"),
+    (own_seed, "different rngs gave the same order"),
     (copied_rng, "two epochs with the same generator"),
     (shuffles_in_place, "in place"),
     (shuffles_batch_order, "neighbouring examples"),
@@ -200,7 +196,7 @@ def one_batch(x, y, batch_size, rng):
 ], ids=["unshuffled", "drops-last", "empty-last", "separate-shuffles", "with-replacement",
         "global-random", "own-seed", "copied-rng", "in-place", "batch-order-only", "one-batch"])
 def test_minibatches_names_the_mistake(wrong, words):
-    assert_flagged(check_minibatches(wrong), words)
+    assert_named(check_minibatches(wrong), words)
 
 
 # --- train_step -----------------------------------------------------------------------------------
@@ -302,23 +298,23 @@ def centres_x_in_place(layers, x, y, optimizer):
 
 
 @pytest.mark.parametrize("wrong, words", [
-    (no_step, "never called optimizer.step"),
+    (no_step, "the optimizer never stepped"),
     (step_before_backward, "BEFORE backward"),
-    (step_inside_backward_loop, "times for one batch"),
+    (step_inside_backward_loop, "stepped 3 times for one batch"),
     (backward_in_forward_order, "REVERSE order"),
     (gradient_not_chained, "REVERSE order"),
     (skips_relu, "the ReLU included"),
     (loss_after_update, "AFTER the update"),
     (swapped, "(accuracy, loss)"),
     (summed_loss, "SUM"),
-    (last_layer_only, "every layer"),
+    (last_layer_only, "not given every layer"),
     (returns_nothing, "two numbers"),
     (centres_x_in_place, "in place"),
 ], ids=["no-step", "step-before-backward", "step-inside-backward", "forward-order",
         "not-chained", "skips-relu", "loss-after-update", "swapped", "summed-loss",
         "last-layer-only", "returns-nothing", "mutates-x"])
 def test_train_step_names_the_mistake(wrong, words):
-    assert_flagged(check_train_step(wrong), words)
+    assert_named(check_train_step(wrong), words)
 
 
 # --- train_epoch ----------------------------------------------------------------------------------
@@ -377,13 +373,39 @@ def forward_only(layers, x, y, optimizer):
     (epoch_with(weighted, batches=drops_last), "last, smaller batch"),
     (epoch_with(weighted, batches=global_random), "same seed gave a different order"),
     (ignores_rng, "different rngs gave the same order"),
-    (epoch_with(weighted, step=forward_only), "never called"),
+    (epoch_with(weighted, step=forward_only), "never stepped"),
     (epoch_with(weighted, step=step_before_backward), "differ from one train_step per batch"),
 ], ids=["full-batch", "unweighted-mean", "last-batch", "sum", "not-divided",
         "divided-by-batches", "unweighted-accuracy", "swapped", "extra-full-pass", "unshuffled",
         "drops-last", "global-random", "ignores-rng", "no-step", "step-before-backward"])
 def test_train_epoch_names_the_mistake(wrong, words):
-    assert_flagged(check_train_epoch(wrong), words)
+    assert_named(check_train_epoch(wrong), words)
+
+
+def weighted_by_batch_size(which):
+    """train_epoch weighting the loss (which = 0) or the accuracy (1) of every batch by
+    batch_size instead of the size of that batch."""
+    def wrong_epoch(layers, x, y, optimizer, batch_size, rng):
+        totals = [0.0, 0.0]
+        for xb, yb in minibatches(x, y, batch_size, rng):
+            for k, value in enumerate(train_step(layers, xb, yb, optimizer)):
+                totals[k] += value * (batch_size if k == which else len(xb))
+        return totals[0] / len(x), totals[1] / len(x)
+    return wrong_epoch
+
+
+@pytest.mark.parametrize("which, name", [(0, "loss"), (1, "accuracy")])
+def test_train_epoch_weighted_by_batch_size_names_the_small_last_batch(which, name):
+    result = check_train_epoch(weighted_by_batch_size(which))
+    assert_named(result, f"the epoch's {name} weights every batch by the full batch size, 16")
+    assert_named(result, "the last batch holds only 2 examples")
+    assert "len(xb)" in result.fix and "batch_size" in result.hint
+
+
+def test_train_epoch_failure_has_the_exercises_hint_and_fix():
+    result = check_train_epoch(epoch_with(lambda s, n: (0.123, 0.5)))
+    assert_named(result, "the epoch's loss")
+    assert "total_loss / len(x)" in result.fix
 
 
 # --- fit ------------------------------------------------------------------------------------------
@@ -418,7 +440,7 @@ def test_fit_showing_a_widget_with_verbose_false_fails(jupyter_display):
         jupyter_display("training:   0%|          | 0/3")
         return fit(layers, x, y, optimizer, verbose=False, **kwargs)
 
-    assert_flagged(check_fit(widget_always), "with verbose=False it still displayed something")
+    assert_named(check_fit(widget_always), "with verbose set to False it still displayed something")
 
 
 def test_fit_showing_a_widget_only_if_verbose_passes(jupyter_display):
@@ -522,14 +544,107 @@ def displays_always(layers, x, y, optimizer, *, verbose=True, **kwargs):
     (fit_with(new_rng_each_epoch=True), "same order of examples"),
     (fit_with(train_values_from_val=True), "VALIDATION values"),
     (returns_none, "as a dict"),
-    (bar_always, "with verbose=False it still wrote to stderr"),
-    (bar_inverted, "with verbose=False it still wrote to stderr"),
-    (prints_every_epoch, "with verbose=False it still printed 'epoch 1: loss"),
-    (displays_always, "with verbose=False it still printed 'training …'"),
-    (bar_never, "with verbose=True it showed nothing"),
+    (bar_always, "with verbose set to False it still wrote to stderr"),
+    (bar_inverted, "with verbose set to False it still wrote to stderr"),
+    (prints_every_epoch, "with verbose set to False it still printed 'epoch 1: loss"),
+    (displays_always, "with verbose set to False it still printed 'training …'"),
+    (bar_never, "with verbose set to True it showed nothing"),
 ], ids=["missing-keys", "history-after-loop", "one-epoch-short", "validates-first",
         "validates-on-train", "val-swapped", "new-rng-each-epoch", "train-from-val",
         "returns-none", "bar-always", "bar-inverted", "prints-always", "displays-always",
         "bar-never"])
 def test_fit_names_the_mistake(wrong, words):
-    assert_flagged(check_fit(wrong), words)
+    assert_named(check_fit(wrong), words)
+
+
+# --- odd return values are named, never a crash of the check --------------------------------------
+def yields_triples(x, y, batch_size, rng):
+    for xb, yb in minibatches(x, y, batch_size, rng):
+        yield xb, yb, len(xb)
+
+
+def yields_indices(x, y, batch_size, rng):
+    order = rng.permutation(len(x))
+    for start in range(0, len(x), batch_size):
+        yield order[start:start + batch_size]
+
+
+def yields_label_scalars(x, y, batch_size, rng):
+    for xb, yb in minibatches(x, y, batch_size, rng):
+        yield xb, 0
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (yields_triples, "must come out as a pair"),
+    (yields_indices, "must come out as a pair"),
+    (yields_label_scalars, "a y_batch has shape ()"),
+], ids=["triples", "indices", "scalar-labels"])
+def test_minibatches_with_odd_items_is_named(wrong, words):
+    result = check_minibatches(wrong)
+    assert result.status == "fail"
+    assert_named(result, words)
+
+
+def step_returning(value):
+    def wrong_step(layers, x, y, optimizer):
+        train_step(layers, x, y, optimizer)
+        return value
+    return wrong_step
+
+
+@pytest.mark.parametrize("value, words", [
+    (("low", "high"), "should be a number, got str"),
+    ((None, 0.5), "the returned loss is None"),
+    ((np.zeros(3), 0.5), "should be one number, got an array of shape (3,)"),
+    ((1.0, 0.5, 7), "it returned a tuple of 3 items"),
+    ({"loss": 1.0}, "it returned a dict"),
+], ids=["strings", "none-inside", "array", "three", "dict"])
+def test_train_step_with_an_odd_return_value_is_named(value, words):
+    result = check_train_step(step_returning(value))
+    assert result.status == "fail"
+    assert_named(result, words)
+
+
+def test_train_epoch_returning_nothing_is_named():
+    result = check_train_epoch(epoch_with(lambda s, n: None))
+    assert result.status == "fail"
+    assert_named(result, "it returned nothing (None)")
+
+
+def fit_returning(make):
+    def wrong_fit(layers, x, y, optimizer, **kwargs):
+        return make(fit(layers, x, y, optimizer, **kwargs))
+    return wrong_fit
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda h: {k: "0.5" * len(v) for k, v in h.items()}, "entry should be a list"),
+    (lambda h: {k: [str(x) for x in v] for k, v in h.items()}, "should be a number, got str"),
+    (lambda h: {k: 0.5 for k in h}, "entry should be a list with one value per epoch"),
+    (lambda h: list(h.values()), "as a dict of four lists, got a list"),
+], ids=["strings", "string-values", "numbers", "list"])
+def test_fit_with_an_odd_history_is_named(make, words):
+    result = check_fit(fit_returning(make))
+    assert result.status == "fail"
+    assert_named(result, words)
+
+
+def test_every_failure_of_the_chapter_offers_a_hint_and_the_code():
+    for check, wrong in [(check_minibatches, unshuffled), (check_train_step, no_step),
+                         (check_train_epoch, full_batch), (check_fit, bar_never)]:
+        result = check(wrong)
+        assert result.hint and result.fix, result.message
+        assert "def " not in result.message and "yield" not in result.message.split(":", 1)[1]
+
+
+def test_each_fix_is_the_solution_notebooks_code():
+    path = Path(__file__).resolve().parent.parent / "solutions" / "08_training_loop.ipynb"
+    solutions = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        lines = cell.source.splitlines()
+        if cell.cell_type == "code" and "    ### BEGIN SOLUTION" in lines:
+            region = lines[lines.index("    ### BEGIN SOLUTION") + 1:
+                           lines.index("    ### END SOLUTION")]
+            solutions[lines[0][4:lines[0].index("(")]] = "\n".join([lines[0]] + region)
+    assert solutions == {"minibatches": ch08.MINIBATCHES_FIX, "train_step": ch08.TRAIN_STEP_FIX,
+                         "train_epoch": ch08.TRAIN_EPOCH_FIX, "fit": ch08.FIT_FIX}
