@@ -54,7 +54,9 @@ def test_confusion_matrix_with_fancy_index_increment_is_named():
         cm[y_true, y_pred] += 1
         return cm
 
-    assert_named(check_confusion_matrix(fancy), "np.add.at")
+    result = check_confusion_matrix(fancy)
+    assert_named(result, "counted only ONCE")
+    assert "np.add.at(cm, (y_true, y_pred), 1)" in result.fix
 
 
 def test_confusion_matrix_skipping_the_last_example_is_named_off_by_one():
@@ -95,6 +97,47 @@ def test_confusion_matrix_with_float_counts_is_named_wrong_dtype():
     assert_named(check_confusion_matrix(floats), "integer array")
 
 
+def _count_in_label_dtype_with_a_loop(y_true, y_pred, n_classes=10):
+    cm = np.zeros((n_classes, n_classes), dtype=y_true.dtype)
+    for t, p in zip(y_true, y_pred):
+        cm[t, p] += 1
+    return cm
+
+
+def _count_in_label_dtype_with_add_at(y_true, y_pred, n_classes=10):
+    cm = np.zeros((n_classes, n_classes), dtype=np.asarray(y_true).dtype)
+    np.add.at(cm, (y_true, y_pred), 1)
+    return cm
+
+
+@pytest.mark.parametrize("in_label_dtype", [_count_in_label_dtype_with_a_loop,
+                                            _count_in_label_dtype_with_add_at],
+                         ids=["loop", "add_at"])
+def test_confusion_matrix_counting_in_the_uint8_of_the_labels_is_named(in_label_dtype):
+    # MNIST's labels are uint8: a matrix in their dtype wraps a count of 256 around to 0
+    with np.errstate(over="ignore"):
+        result = check_confusion_matrix(in_label_dtype)
+    assert_named(result, "dtype uint8, which counts only up to 255")
+    assert "uint8 stops at 255" in result.hint
+    assert "dtype=np.int64" in result.fix
+
+
+def test_confusion_matrix_whose_uint8_counts_wrapped_before_widening_is_named():
+    def widened_too_late(y_true, y_pred, n_classes=10):
+        with np.errstate(over="ignore"):
+            return _count_in_label_dtype_with_add_at(y_true, y_pred, n_classes).astype(np.int64)
+
+    assert_named(check_confusion_matrix(widened_too_late), "300 examples of true class 0 "
+                 "predicted as 0 came out as 44")
+
+
+def test_confusion_matrix_in_a_narrow_but_wide_enough_dtype_passes():
+    def uint16(y_true, y_pred, n_classes=10):
+        return reference_confusion_matrix(y_true, y_pred, n_classes).astype(np.uint16)
+
+    assert check_confusion_matrix(uint16).ok
+
+
 @pytest.mark.parametrize("size", [
     lambda y_true, y_pred: int(max(y_true.max(), y_pred.max())) + 1,
     lambda y_true, y_pred: len(np.union1d(y_true, y_pred)),
@@ -122,7 +165,7 @@ def test_confusion_matrix_without_return_is_named():
     def no_return(y_true, y_pred, n_classes=10):
         reference_confusion_matrix(y_true, y_pred, n_classes)
 
-    assert_named(check_confusion_matrix(no_return), "forget `return`")
+    assert_named(check_confusion_matrix(no_return), "without returning")
 
 
 # ---------------------------------------------------------------- per_class_accuracy
@@ -178,7 +221,7 @@ def test_per_class_accuracy_with_keepdims_is_named():
     def keepdims(cm):
         return np.diagonal(cm) / cm.sum(axis=1, keepdims=True)
 
-    assert_named(check_per_class_accuracy(keepdims), "keepdims")
+    assert_named(check_per_class_accuracy(keepdims), "row sums were kept as a column")
 
 
 def test_per_class_accuracy_giving_zero_for_an_empty_class_is_named():

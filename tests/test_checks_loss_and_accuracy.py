@@ -97,15 +97,15 @@ def _one_hot_argmax_axis0(self, p, y):
     (lambda self, p, y: -np.log10(picked(self, p, y)).mean(), "log10"),
     (lambda self, p, y: -np.log(np.clip(p.max(axis=1), self.eps, 1)).mean(), "PREDICTED class"),
     (lambda self, p, y: -np.log(np.clip(p[ids(y, p), np.arange(len(p))], self.eps, 1)).mean(),
-     "y_pred[y_true, range(N)]"),
+     "labels as ROWS"),
     (lambda self, p, y: -np.log(np.clip(p[np.arange(len(p)), ids(y, p)], 1e-15, 1)).mean(),
      "clipped at 1e-15"),
-    (lambda self, p, y: -np.log(picked(self, p, y)), "take the mean"),
+    (lambda self, p, y: -np.log(picked(self, p, y)), "one loss per example"),
     (_integer_labels_only, "one-hot labels"),
     (_one_hot_only, "not for integer class ids"),
     (_one_hot_argmax_axis0, "but for one-hot labels it is"),
     (_in_place_clip, "in place"),
-    (lambda self, p, y: None, "forget `return`"),
+    (lambda self, p, y: None, "without returning"),
 ])
 def test_wrong_cross_entropy_is_named(wrong, named):
     assert_named(check_categorical_cross_entropy(loss_class(wrong)), named)
@@ -162,13 +162,13 @@ def _in_place(p, y):
 
 @pytest.mark.parametrize("wrong, named", [
     (_one_hot_compared_directly, "one-hot"),
-    (_argmax_axis0, "axis=0"),
+    (_argmax_axis0, "largest entry of each column"),
     (_counts, "counted the correct predictions"),
     (_percent, "percentage"),
     (_max_not_argmax, "largest PROBABILITY"),
     (_error_rate, "error rate"),
     (_in_place, "in place"),
-    (lambda p, y: None, "forget `return`"),
+    (lambda p, y: None, "without returning"),
 ])
 def test_wrong_accuracy_is_named(wrong, named):
     assert_named(check_accuracy(wrong), named)
@@ -178,3 +178,20 @@ def test_accuracy_per_example_is_caught():
     assert_named(check_accuracy(lambda p, y: p.argmax(axis=1) == np.asarray(y).reshape(len(p), -1)
                                 .argmax(axis=1) if np.ndim(y) == 2 else p.argmax(axis=1) == y),
                  "single number")
+
+
+# ---------------------------------------------------------------- hints and fixes
+
+def test_unclipped_loss_keeps_the_clipping_line_for_when_it_is_asked_for():
+    result = check_categorical_cross_entropy(loss_class(
+        lambda self, p, y: -np.log(p[np.arange(len(p)), ids(y, p)]).mean()))
+    assert_named(result, "were not clipped")
+    assert "[ε, 1 − ε]" in result.hint
+    assert "np.clip(p_true, self.eps, 1 - self.eps)" in result.fix
+
+
+def test_an_unnamed_accuracy_mistake_falls_back_to_the_reference_code():
+    result = check_accuracy(lambda p, y: 0.123)
+    assert_named(result, "is 0.123, expected")
+    assert result.fix.startswith("def accuracy(y_pred, y_true):")
+    assert "argmax(axis=1) == y_true" in result.fix

@@ -48,7 +48,7 @@ def _in_place_preprocess(images):
     (lambda im: 1 - im.reshape(len(im), -1).astype(np.float32) / 255, "inverted"),
     (lambda im: (lambda f: (f - f.mean()) / f.std())(im.reshape(len(im), -1).astype(np.float64)),
      "standardised"),
-    (lambda im: list(im.reshape(len(im), -1) / 255), "return a NumPy array"),
+    (lambda im: list(im.reshape(len(im), -1) / 255), "not a NumPy array"),
     (_in_place_preprocess, "in place"),
 ], ids=["unscaled", "by_256", "by_batch_max", "floor_division", "cast_to_uint8", "float64",
         "float16", "not_flattened", "transposed", "reshape_784_first", "one_vector", "inverted",
@@ -96,7 +96,8 @@ def _right(out, labels):
     (_one_hot_with(_every_column), "column of EVERY label"),
     (_one_hot_with(_whole_rows), "fills whole ROWS"),
     (lambda y, n_classes=10: np.eye(n_classes + 1, dtype=np.float32)[y], "columns; there are"),
-    (lambda y, n_classes=10: np.eye(y.max() + 1, dtype=np.float32)[y], "labels.max() + 1"),
+    (lambda y, n_classes=10: np.eye(y.max() + 1, dtype=np.float32)[y],
+     "one more than the largest label"),
     (lambda y, n_classes=10: np.eye(n_classes, dtype=np.float32)[y.astype(int) - 1],
      "too far left"),
     (lambda y, n_classes=10: 1 - np.eye(n_classes, dtype=np.float32)[y], "swapped"),
@@ -166,7 +167,7 @@ def _shuffle_in_place(x, y, val_size=10_000, *, rng=None):
     (_split_with(lambda n, rng: np.random.permutation(n)), "same rng seed"),
     (_split_with(lambda n, rng: np.random.default_rng(0).permutation(n)), "different rng seeds"),
     (_split_with(shuffled, grouped_by_array=True), "group by set"),
-    (lambda x, y, val_size=10_000, *, rng=None: None, "forget `return`"),
+    (lambda x, y, val_size=10_000, *, rng=None: None, "without returning"),
 ], ids=["not_shuffled", "reversed", "labels_not_shuffled", "labels_own_permutation",
         "shuffled_in_place", "swapped_sizes", "overlap", "off_by_one", "global_random",
         "fixed_seed", "grouped_by_array", "no_return"])
@@ -179,3 +180,28 @@ def test_split_mixing_up_columns_is_caught():
         (xt, yt), (xv, yv) = nnlib.train_val_split(x, y, val_size, rng=rng)
         return (xt[:, ::-1], yt), (xv, yv)
     assert_named(check_train_val_split(scrambled), "rows of x came back changed")
+
+
+# ---------------------------------------------------------------- hints and fixes
+
+def test_a_named_mistake_brings_its_hint_and_a_line_of_code_to_fix_it():
+    result = check_one_hot(_one_hot_with(_every_column))
+    assert "pair each row number with its own label" in result.hint
+    assert result.fix.startswith("out[np.arange(len(labels)), labels] = 1")
+    assert "np." not in result.message
+
+
+def test_an_unnamed_mistake_falls_back_to_the_exercises_reference_code():
+    def not_shuffled_rows(x, y, val_size=10_000, *, rng=None):
+        return (x[val_size:], y[val_size:]), (x[:val_size], y[:val_size])
+    result = check_train_val_split(not_shuffled_rows)
+    assert_named(result, "not shuffled")
+    assert result.fix.startswith("def train_val_split(")
+    assert "permutation(len(x))" in result.fix
+
+
+@pytest.mark.parametrize("check", [check_preprocess, check_one_hot, check_train_val_split])
+def test_every_exercise_has_its_own_hint_and_reference_code(check):
+    result = check(lambda *args, **kwargs: object())
+    assert not result.ok
+    assert result.hint and result.fix
