@@ -85,11 +85,14 @@ def forgets_return(model):
     (biases_as_rows, "a Keras bias is 1-D"),
     (kernels_first_then_biases, "layer by layer"),
     (only_kernels, "its kernel AND its bias"),
-    (two_layers_by_index, "loop over model.layers"),
+    (two_layers_by_index, "picked by position"),
     (a_dict, "takes a plain list"),
     (one_flat_vector, "one flat vector"),
     (zeroes_the_biases_in_place, "changed the model's weights"),
-    (forgets_return, "forget `return`"),
+    (forgets_return, "ends without returning it"),
+    (lambda model: len(model.layers), "value of type int"),
+    (lambda model: [[[1.0, 2.0], [3.0]]] + reference_keras_weights(model)[1:],
+     "rows differ in length"),
 ])
 def test_keras_weights_check_names_the_mistake(wrong, named):
     result = check_keras_weights(wrong)
@@ -168,19 +171,29 @@ def forgets_return_torch(state_dict):
 
 
 @pytest.mark.parametrize("wrong, named", [
-    (no_transpose, "transpose it"),
+    (no_transpose, "still in torch's layout"),
     (reshape_instead_of_transpose, "reshape keeps the order"),
     (biases_as_rows_torch, "bias is 1-D"),
     (biases_transposed_too, "only the weight matrices need a transpose"),
-    (sorted_keys, "in the order of the state_dict"),
-    (layers_reversed, "in the order of the state_dict"),
+    (sorted_keys, "order of the state_dict"),
+    (layers_reversed, "order of the state_dict"),
     (first_two_layers_only, "expected 6"),
     (transposes_in_place, "changed the state_dict"),
     (a_dict_back, "plain list"),
-    (forgets_return_torch, "forget `return`"),
+    (forgets_return_torch, "ends without returning it"),
+    (lambda state_dict: (a.T for a in state_dict.values()), "value of type generator"),
 ])
 def test_torch_layout_check_names_the_mistake(wrong, named):
     result = check_weights_from_torch_layout(wrong)
     assert not result.ok
     assert result.message.startswith("❌")
     assert named in result.message, result.message
+
+
+def test_failures_offer_a_hint_and_the_reference_code():
+    result = check_keras_weights(transposed_kernels)
+    assert "(n_inputs, n_outputs)" in result.hint
+    assert result.fix.startswith("def keras_weights(model):")
+    result = check_weights_from_torch_layout(reshape_instead_of_transpose)
+    assert "swaps rows and columns" in result.hint
+    assert "array.T if key.endswith" in result.fix

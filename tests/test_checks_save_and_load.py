@@ -74,14 +74,14 @@ def test_save_model_casting_float32_to_float64_is_named():
     def as_float64(model):
         return {k: v.astype(np.float64) for k, v in params_of(model).items()}
 
-    assert_named(check_save_model(saver(arrays=as_float64)), "keep every array's dtype")
+    assert_named(check_save_model(saver(arrays=as_float64)), "a conversion changed the dtype")
 
 
 def test_save_model_casting_float64_to_float32_is_named():
     def as_float32(model):
         return {k: v.astype(np.float32) for k, v in params_of(model).items()}
 
-    assert_named(check_save_model(saver(arrays=as_float32)), "keep every array's dtype")
+    assert_named(check_save_model(saver(arrays=as_float32)), "a conversion changed the dtype")
 
 
 def test_save_model_with_layers_reversed_is_named():
@@ -150,7 +150,7 @@ def test_save_model_writing_separate_npy_files_is_named():
         for key, value in arrays.items():
             np.save(path / f"{key}.npy", value)
 
-    assert_named(check_save_model(saver(write_arrays=npy_files)), "np.save writes one array")
+    assert_named(check_save_model(saver(write_arrays=npy_files)), "separate .npy files")
 
 
 def test_save_model_with_rounded_values_is_named():
@@ -164,14 +164,14 @@ def test_save_model_with_transposed_weights_is_named():
     def transposed(model):
         return {k: v.T if v.ndim == 2 else v for k, v in params_of(model).items()}
 
-    assert_named(check_save_model(saver(arrays=transposed)), "not transposed")
+    assert_named(check_save_model(saver(arrays=transposed)), "it was transposed")
 
 
 def test_save_model_writing_python_repr_instead_of_json_is_named():
     def with_str(path, spec):
         (path / "model.json").write_text(str(spec))
 
-    assert_named(check_save_model(saver(write_json=with_str)), "json.dumps")
+    assert_named(check_save_model(saver(write_json=with_str)), "Python repr, not JSON")
 
 
 def test_save_model_forgetting_the_format_key_is_named():
@@ -184,7 +184,7 @@ def test_save_model_forgetting_the_format_key_is_named():
 
 
 def test_save_model_that_does_not_create_the_folder_is_named():
-    assert_named(check_save_model(saver(mkdir=False)), "mkdir(parents=True, exist_ok=True)")
+    assert_named(check_save_model(saver(mkdir=False)), "does not exist yet")
 
 
 def test_save_model_that_refuses_an_existing_folder_is_named():
@@ -308,7 +308,7 @@ def test_load_model_failing_without_naming_the_unknown_type_is_named():
             model.add(KNOWN_LAYERS.get(entry["type"])(**entry["config"]))
         return load_model(path) if model else None
 
-    assert_named(check_load_model(get_none), "raise an error that names it")
+    assert_named(check_load_model(get_none), "does not name the unknown type")
 
 
 def test_load_model_that_ignores_the_layer_types_is_named():
@@ -335,7 +335,7 @@ def test_load_model_with_allow_pickle_is_named():
                     setattr(layer, name, stored[f"{i}.{name}"])
         return model
 
-    assert_named(check_load_model(trusting), "allow_pickle=False")
+    assert_named(check_load_model(trusting), "ran code that came with the file")
 
 
 def test_load_model_casting_to_float64_is_named():
@@ -362,7 +362,7 @@ def test_load_model_ignoring_the_dtype_in_config_is_named():
                     getattr(layer, name)[...] = stored[f"{i}.{name}"]
         return model
 
-    assert_named(check_load_model(default_dtype), "Dense(**config)")
+    assert_named(check_load_model(default_dtype), "whole config")
 
 
 def test_load_model_forgetting_the_biases_is_named():
@@ -373,11 +373,11 @@ def test_load_model_forgetting_the_biases_is_named():
                 layer.biases = np.zeros_like(layer.biases)
         return fresh
 
-    assert_named(check_load_model(weights_only), "load the biases from weights.npz too")
+    assert_named(check_load_model(weights_only), "biases were not loaded")
 
 
 def test_load_model_returning_a_list_of_layers_is_named():
-    assert_named(check_load_model(lambda path: load_model(path).layers), "return a Model")
+    assert_named(check_load_model(lambda path: load_model(path).layers), "not a Model")
 
 
 def test_load_model_forgetting_the_input_shape_is_named():
@@ -386,11 +386,50 @@ def test_load_model_forgetting_the_input_shape_is_named():
         model.input_shape = None
         return model
 
-    assert_named(check_load_model(no_input_shape), "input_shape")
+    assert_named(check_load_model(no_input_shape), "input shape was not taken from the file")
 
 
 def test_load_model_without_return_is_named():
     def no_return(path):
         load_model(path)
 
-    assert_named(check_load_model(no_return), "forget `return model`")
+    assert_named(check_load_model(no_return), "ends without returning it")
+
+
+# ---------------------------------------------------------------- what the text asks beyond the files
+
+def test_save_model_that_returns_nothing_is_named():
+    def no_return(model, path):
+        saver()(model, path)
+
+    assert_named(check_save_model(no_return), "returned None")
+
+
+def test_save_model_that_returns_the_path_as_a_string_is_named():
+    assert_named(check_save_model(lambda model, path: str(saver()(model, path))),
+                 "as a Path")
+
+
+def test_an_exception_in_load_model_is_reported_as_the_students():
+    def wrong_file_name(path):
+        spec = json.loads((Path(path) / "model.json").read_text())
+        model = Model(input_shape=spec["input_shape"])
+        with np.load(Path(path) / "weights.npy") as stored:
+            model.layers = list(stored)
+        return model
+
+    result = check_load_model(wrong_file_name)
+    assert result.status == "error"
+    assert result.message.startswith("❌ FAIL load_model: your code raised FileNotFoundError")
+
+
+def test_failures_offer_a_hint_and_the_reference_code():
+    result = check_save_model(saver(mkdir=False))
+    assert "mkdir(parents=True, exist_ok=True)" in result.fix and "parent" in result.hint
+    result = check_load_model(spec_indexed_loader(original_project))
+    assert "KNOWN_LAYERS" in result.fix and "error that names it" in result.hint
+    assert check_load_model(not_a_model_at_all).fix.startswith("model = Model(")
+
+
+def not_a_model_at_all(path):
+    return load_model(path).layers

@@ -5,16 +5,9 @@ import numpy as np
 import pytest
 
 from nnlib import SGD as NnlibSGD
-from nnlib.checks.ch07_sgd import check_gradient_descent, check_sgd, check_sgd_momentum
-
-
-def not_implemented(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def assert_flagged(result, words):
-    assert not result.ok and result.message.startswith("❌"), result.message
-    assert words in result.message, result.message
+from nnlib.checks.ch07_sgd import (DESCENT_FIX, MOMENTUM_FIX, SGD_FIX, check_gradient_descent,
+                                   check_sgd, check_sgd_momentum)
+from checkhelpers import assert_named, not_yet
 
 
 # --- gradient_descent ---------------------------------------------------------------------------
@@ -34,7 +27,8 @@ def test_gradient_descent_reference_passes():
 
 def test_gradient_descent_returning_a_list_of_points_passes():
     def as_list(grad_fn, start, learning_rate, steps):
-        w, path = start.copy(), [start.copy()]
+        w = np.array(start, dtype=float)
+        path = [w.copy()]
         for _ in range(steps):
             w -= learning_rate * grad_fn(w)
             path.append(w.copy())
@@ -44,7 +38,7 @@ def test_gradient_descent_returning_a_list_of_points_passes():
 
 
 def test_gradient_descent_not_implemented_is_pending():
-    result = check_gradient_descent(not_implemented)
+    result = check_gradient_descent(not_yet)
     assert not result.ok and result.message.startswith("⏳")
 
 
@@ -109,6 +103,33 @@ def mutates_start(grad_fn, start, learning_rate, steps):
     return np.array(path)
 
 
+def float_only_by_luck(grad_fn, start, learning_rate, steps):
+    # right for float starts; in place on a copy of an integer start, it cannot store fractions
+    w = start.copy()
+    path = [w.copy()]
+    for _ in range(steps):
+        w -= learning_rate * grad_fn(w)
+        path.append(w.copy())
+    return np.array(path)
+
+
+def integer_path(grad_fn, start, learning_rate, steps):
+    path = np.zeros((steps + 1, len(start)), dtype=start.dtype)
+    path[0] = start
+    for t in range(steps):
+        path[t + 1] = path[t] - learning_rate * grad_fn(path[t])
+    return path
+
+
+def ragged_path(grad_fn, start, learning_rate, steps):
+    return [start] + [gradient_descent(grad_fn, start, learning_rate, steps)[-1][:1]]
+
+
+def bare_start_for_no_steps(grad_fn, start, learning_rate, steps):
+    path = gradient_descent(grad_fn, start, learning_rate, steps)
+    return path[0] if steps == 0 else path
+
+
 def only_2d(grad_fn, start, learning_rate, steps):
     x, y = start[0], start[1]
     path = [(x, y)]
@@ -128,13 +149,26 @@ def only_2d(grad_fn, start, learning_rate, steps):
     (one_step_short, "one step short"),
     (final_point_only, "only the final point"),
     (lr_twice, "applied twice"),
-    (no_lr, "ignore learning_rate"),
-    (mutates_start, "changed `start` in place"),
+    (no_lr, "ignore the learning rate"),
+    (mutates_start, "changed start in place"),
     (only_2d, "any length D"),
+    (float_only_by_luck, "integer array cannot hold the fractions"),
+    (integer_path, "whole numbers only"),
+    (ragged_path, "not a table of numbers"),
+    (bare_start_for_no_steps, "bare start point"),
 ], ids=["uphill", "aliased-path", "aliased-after-start", "gradient-once", "no-start",
-        "one-step-short", "final-point-only", "lr-twice", "no-lr", "mutates-start", "only-2d"])
+        "one-step-short", "final-point-only", "lr-twice", "no-lr", "mutates-start", "only-2d",
+        "in-place-on-an-integer-start", "integer-path", "ragged-path", "bare-start-for-no-steps"])
 def test_gradient_descent_names_the_mistake(wrong, words):
-    assert_flagged(check_gradient_descent(wrong), words)
+    assert_named(check_gradient_descent(wrong), words)
+
+
+def test_gradient_descent_failure_offers_the_reference_code():
+    result = check_gradient_descent(uphill)
+    assert "goes the other way" in result.hint
+    assert "learning_rate * grad_fn(w)" in result.fix
+    assert check_gradient_descent(integer_path).fix.startswith("w = np.array(start, dtype=float)")
+    assert DESCENT_FIX.startswith("def gradient_descent(")
 
 
 # --- SGD ------------------------------------------------------------------------------------------
@@ -240,6 +274,16 @@ class HardCodedRate(PlainSGD):
                 getattr(layer, name)[...] -= 0.1 * getattr(layer, "d" + name)
 
 
+class SwapsGradients(PlainSGD):
+    def step(self, layers):
+        for layer in layers:
+            for name in layer.param_names:
+                other = "biases" if name == "weights" else "weights"
+                grad = getattr(layer, "d" + name)
+                scale = np.abs(getattr(layer, "d" + other)).mean()
+                getattr(layer, name)[...] -= self.learning_rate * grad * scale
+
+
 class Float64SGD(PlainSGD):
     def step(self, layers):
         for layer in layers:
@@ -260,13 +304,21 @@ class Float64SGD(PlainSGD):
     (CrashesOnReLU, "ReLU"),
     (ReturnsEarly, "only the first layer"),
     (ScalesGradientInPlace, "changed the layers' gradients"),
-    (HardCodedRate, "are wrong"),
+    (HardCodedRate, "learning rate 0.1, not the 0.05"),
     (Float64SGD, "float32"),
+    (SwapsGradients, "are wrong"),
 ], ids=["uphill", "lr-twice", "no-lr", "no-weights", "no-biases", "copy", "rebind-local",
         "crashes-on-relu", "returns-early", "scales-gradient-in-place", "hard-coded-rate",
-        "changes-dtype"])
+        "changes-dtype", "unknown-mistake"])
 def test_sgd_names_the_mistake(wrong, words):
-    assert_flagged(check_sgd(wrong), words)
+    assert_named(check_sgd(wrong), words)
+
+
+def test_sgd_failures_offer_a_hint_and_the_fix():
+    named = check_sgd(CrashesOnReLU)
+    assert "param_names" in named.fix and "empty" in named.hint
+    unnamed = check_sgd(SwapsGradients)
+    assert unnamed.fix == SGD_FIX and "θ ← θ − η·dθ" in unnamed.hint
 
 
 # --- SGD with momentum ----------------------------------------------------------------------------
@@ -329,12 +381,12 @@ def test_momentum_pytorch_formulation_passes():
 
 
 def test_momentum_not_implemented_is_pending():
-    result = check_sgd_momentum(not_implemented)
+    result = check_sgd_momentum(not_yet)
     assert not result.ok and result.message.startswith("⏳")
 
 
 def test_momentum_check_rejects_plain_sgd():
-    assert_flagged(check_sgd_momentum(make_sgd(lambda p, g, lr: p - lr * g)),
+    assert_named(check_sgd_momentum(make_sgd(lambda p, g, lr: p - lr * g)),
                    "momentum had no effect")
 
 
@@ -379,11 +431,21 @@ class PlainWhenNoMomentumIsBroken(MomentumSGD):
      "minus sign"),
     (make_momentum(lambda v, p, g, lr, mu: (mu * v - lr * g, p - lr * g + mu * v - lr * g)),
      "gradient is applied twice"),
-    (make_momentum(correct_rule, init=lambda p, g, lr: -lr * g), "starts at ZERO"),
-    (make_momentum(correct_rule, init=lambda p, g, lr: np.ones_like(p)), "starts at ZERO"),
+    (make_momentum(correct_rule, init=lambda p, g, lr: -lr * g), "did not start at ZERO"),
+    (make_momentum(correct_rule, init=lambda p, g, lr: np.ones_like(p)), "did not start at ZERO"),
     (PlainWhenNoMomentumIsBroken, "UPHILL"),
+    (PlainSGD, "cannot be created with a momentum"),
+    (make_momentum(correct_rule, key=lambda layer, name: name if layer.weights.shape[0] == 3
+                   else (id(layer), name)), "shared between layers"),
 ], ids=["uphill", "uphill-mixed-conventions", "velocity-not-kept", "velocity-reset-each-step",
         "lr-twice", "shared-by-name", "shared-by-layer", "stale-velocity", "dampening",
-        "minus-mu", "gradient-twice", "init-to-gradient", "init-to-ones", "plain-path-broken"])
+        "minus-mu", "gradient-twice", "init-to-gradient", "init-to-ones", "plain-path-broken",
+        "no-momentum-argument", "shared-by-name-on-equal-shapes-only"])
 def test_momentum_names_the_mistake(wrong, words):
-    assert_flagged(check_sgd_momentum(wrong), words)
+    assert_named(check_sgd_momentum(wrong), words)
+
+
+def test_momentum_failure_offers_the_reference_code():
+    result = check_sgd_momentum(make_momentum(correct_rule, key=lambda layer, name: name))
+    assert "(id(layer), name)" in result.fix
+    assert MOMENTUM_FIX.startswith("class SGD:") and "np.zeros_like(param)" in MOMENTUM_FIX

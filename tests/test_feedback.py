@@ -132,6 +132,18 @@ def test_an_unsolved_exercise_is_todo():
 
 
 # --- no answer before its exercise's check --------------------------------------------------------
+# Tools a chapter teaches before an exercise uses them; each is a piece of the answer, never the
+# answer. (Whitespace removed, as the detector compares.)
+ALLOWED_IDIOMS = {
+    "getattr(layer,name)", 'getattr(layer,"d"+name)',    # 07: how an optimizer finds parameters
+    "fornameinlayer.param_names:",                        # 07, 10: the same, as a loop
+    "fori,layerinenumerate(model.layers):", "enumerate(model.layers)",   # 10: layer positions
+    'withnp.load(path/"weights.npz",allow_pickle=False)asstored:',       # 10: the safe way to
+    'np.load(path/"weights.npz",allow_pickle=False)',                    # open an .npz
+    "np.random.default_rng(rng)",                         # 01: a seed or a Generator, either
+}
+
+
 def _answer_pieces(region_lines):
     """The recognisable pieces of a solution: each line, and the expression it assigns or
     returns, without spaces; short or plain pieces (``return x``) are not telling."""
@@ -145,7 +157,7 @@ def _answer_pieces(region_lines):
         candidates += _calls_in(line)
         for c in candidates:
             c = re.sub(r"\s+", "", c)
-            if len(c) >= 8 and re.search(r"[.(\[@*/+\-]", c):
+            if len(c) >= 8 and re.search(r"[.(\[@*/+\-]", c) and c not in ALLOWED_IDIOMS:
                 pieces.add(c)
     return pieces
 

@@ -14,7 +14,7 @@ from .ch02_dense_layer import (check_dense, check_dense_forward, check_glorot_vs
                                check_init_std, check_neuron)
 from .ch03_activations import check_relu, check_softmax
 from .ch04_loss_and_accuracy import check_accuracy, check_categorical_cross_entropy
-from .ch12_keras_comparison import check_keras_weights
+from .ch12_keras_comparison import check_keras_weights, check_weights_from_torch_layout
 from .ch05_backpropagation import (check_dense_backward, check_relu_backward,
                                   check_softmax_backward, check_softmax_cross_entropy_backward)
 from .ch09_evaluation import (check_confusion_matrix, check_most_confident_mistakes,

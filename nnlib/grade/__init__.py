@@ -144,12 +144,16 @@ class Kernel:
         from jupyter_client import KernelManager
         from jupyter_client.kernelspec import KernelSpecManager
         self.scratch = Path(scratch)
-        for sub in ("tmp", ".ipython", ".mpl"):
+        # the kernel starts in chapters/ like a student's, so that the chapters' relative paths
+        # (../models/ch08_mnist) stay inside the scratch folder
+        self.cwd = self.scratch / "chapters"
+        for sub in ("tmp", ".ipython", ".mpl", "chapters"):
             (self.scratch / sub).mkdir(parents=True, exist_ok=True)
         spec = self.scratch.parent / "spec" / "nnlib-grade"
         spec.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "nnlib.grade.sandbox", "--scratch", str(self.scratch),
-                "--memory", str(memory_mb), "--cpu", str(cpu_seconds), "--",
+                "--cwd", str(self.cwd), "--memory", str(memory_mb), "--cpu", str(cpu_seconds),
+                "--",
                 sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
                 "--HistoryManager.enabled=False"]
         if os.geteuid() == 0 and shutil.which("unshare"):
@@ -172,7 +176,7 @@ class Kernel:
 
     def start(self):
         log = open(self.scratch.parent / "kernel.log", "ab")    # the kernel's own chatter
-        self.manager.start_kernel(env=self.env, cwd=str(self.scratch), stdout=log, stderr=log)
+        self.manager.start_kernel(env=self.env, cwd=str(self.cwd), stdout=log, stderr=log)
         log.close()
         self.client = self.manager.client()
         self.client.start_channels()

@@ -121,7 +121,8 @@ def drop_root(scratch):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scratch", required=True)
+    parser.add_argument("--scratch", required=True, help="the only folder it may write in")
+    parser.add_argument("--cwd", help="where it starts, inside the scratch folder")
     parser.add_argument("--memory", type=int, required=True, help="MB of address space")
     parser.add_argument("--cpu", type=int, required=True, help="CPU seconds in all")
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -131,7 +132,7 @@ def main(argv=None):
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (args.cpu, args.cpu + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (2 ** 28, 2 ** 28))
-    os.chdir(args.scratch)
+    os.chdir(args.cwd or args.scratch)
     drop_root(args.scratch)
     confine([(args.scratch, ~0), ("/dev", _WRITE_FILE | _TRUNCATE)])
     os.execvp(command[0], command)
