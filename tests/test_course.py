@@ -127,3 +127,12 @@ def test_re_executing_an_unchanged_notebook_changes_no_byte(tmp_path, name):
     copy.write_text((ROOT / "solutions" / name).read_text())
     run_notebooks.run(copy)
     assert copy.read_text() == (ROOT / "solutions" / name).read_text()
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
+def test_solutions_carry_nbgrader_metadata_for_every_exercise_and_check(solution):
+    nb = nbformat.read(solution, as_version=4)
+    assert not build_chapters.nbgrader_metadata(nb), (
+        f"{solution.name} lacks nbgrader metadata: run `python tools/build_chapters.py`")
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids)), f"duplicate grade_id in {solution.name}: {ids}"

@@ -6,7 +6,8 @@
 In a solution notebook, exercise code sits between `### BEGIN SOLUTION` and `### END SOLUTION`
 lines (nbgrader's markers). The build replaces each region with `# YOUR CODE HERE` and
 `raise NotImplementedError()` at the region's indentation, drops cells tagged `solution-only`,
-and writes every cell without outputs or execution counts.
+and writes every cell without outputs or execution counts. It first gives the solution notebooks
+nbgrader's cell metadata (see nbgrader_metadata), so solutions/ is a valid nbgrader source.
 """
 
 import argparse
@@ -98,6 +99,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only compare, write nothing")
     args = parser.parse_args(argv)
+    unmarked = []
+    for solution in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(solution, as_version=4)
+        if nbgrader_metadata(nb):
+            unmarked.append(solution)
+            if not args.check:
+                nbformat.write(nb, solution)
+                print(f"gave {solution.relative_to(ROOT)} nbgrader's cell metadata")
     expected = expected_chapters()
     present = set((ROOT / "chapters").glob("*.ipynb"))
     stale = [p for p, text in expected.items() if not p.is_file() or p.read_text() != text]
@@ -107,7 +116,9 @@ def main(argv=None):
             print(f"out of date: {p.relative_to(ROOT)}")
         for p in orphans:
             print(f"no solution for: {p.relative_to(ROOT)}")
-        return 1 if stale or orphans else 0
+        for p in unmarked:
+            print(f"without nbgrader metadata: {p.relative_to(ROOT)}")
+        return 1 if stale or orphans or unmarked else 0
     (ROOT / "chapters").mkdir(exist_ok=True)
     for p in stale:
         p.write_text(expected[p])
