@@ -4,6 +4,8 @@ a planted bug in their backward and some correct, which the student sorts out wi
 checker.
 """
 
+import textwrap
+
 import numpy as np
 
 from .. import gradcheck
@@ -12,18 +14,6 @@ from ..layers import Dense
 from ._core import Mistake, Problem, call, check, expect_array, expect_scalar, rng_for_checks
 
 # --- numerical_gradient ----------------------------------------------------------------------------
-NUMERICAL_GRADIENT_FIX = """\
-def numerical_gradient(f, x, eps=1e-5):
-    grad = np.zeros(x.shape, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        original = x[i]
-        x[i] = original + eps
-        f_plus = float(f())
-        x[i] = original - eps
-        f_minus = float(f())
-        x[i] = original
-        grad[i] = (f_plus - f_minus) / (2 * eps)
-    return grad"""
 CENTRAL_FIX = """\
 original = x[i]
 x[i] = original + eps
@@ -32,6 +22,10 @@ x[i] = original - eps
 f_minus = float(f())
 x[i] = original
 grad[i] = (f_plus - f_minus) / (2 * eps)"""
+NUMERICAL_GRADIENT_FIX = ("def numerical_gradient(f, x, eps=1e-5):\n"
+                          "    grad = np.zeros(x.shape, dtype=np.float64)\n"
+                          "    for i in np.ndindex(x.shape):\n"
+                          + textwrap.indent(CENTRAL_FIX, " " * 8) + "\n    return grad")
 EVERY_ENTRY_FIX = """\
 grad = np.zeros(x.shape, dtype=np.float64)
 for i in np.ndindex(x.shape):   # every index of x, as a tuple, whatever its shape
