@@ -9,7 +9,8 @@ Run it after changing a solution notebook or the nnlib code it uses, then rebuil
 A cell whose new outputs say the same as its stored ones keeps the stored ones byte for byte, so
 re-executing an unchanged notebook leaves `git diff` empty: "the same" ignores what nbval ignores
 (the patterns of tests/sanitize.cfg, widget model ids, image bytes) and, in cells tagged
-nbval-ignore-output, every number (timings, training logs).
+nbval-ignore-output, every number (timings, training logs). `--fresh` stores every new output
+instead, for when those numbers should be renewed (timings measured on a quiet machine).
 """
 
 import argparse
@@ -46,7 +47,7 @@ def _meaning(cell, sanitizers):
     return text
 
 
-def run(path, timeout=1200):
+def run(path, timeout=1200, fresh=False):
     nb = nbformat.read(path, as_version=4)
     before = {c.get("id"): copy.deepcopy(c) for c in nb.cells if c.cell_type == "code"}
     start = time.perf_counter()
@@ -55,7 +56,8 @@ def run(path, timeout=1200):
     sanitizers = _sanitizers()
     for cell in nb.cells:
         old = before.get(cell.get("id")) if cell.cell_type == "code" else None
-        if old is not None and _meaning(old, sanitizers) == _meaning(cell, sanitizers):
+        if not fresh and old is not None and _meaning(old, sanitizers) == _meaning(cell,
+                                                                                sanitizers):
             cell.outputs, cell.execution_count = old.outputs, old.execution_count
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
@@ -66,12 +68,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--all", action="store_true", help="every notebook in solutions/")
+    parser.add_argument("--fresh", action="store_true",
+                        help="store every new output, also where only numbers changed")
     args = parser.parse_args(argv)
     paths = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")) if args.all else args.notebooks
     if not paths:
         parser.error("name some notebooks, or --all")
     for path in paths:
-        print(f"{path}: {run(path.resolve()):.1f} s", flush=True)
+        print(f"{path}: {run(path.resolve(), fresh=args.fresh):.1f} s", flush=True)
     return 0
 
 
