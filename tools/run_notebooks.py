@@ -36,8 +36,15 @@ def _sanitizers():
 
 def _meaning(cell, sanitizers):
     """What a cell's outputs say, without what differs from run to run."""
-    text = json.dumps([{k: v for k, v in out.items() if k not in ("execution_count", "metadata")}
-                       for out in cell.get("outputs", [])], sort_keys=True)
+    outputs = []    # a stream the kernel split into two messages says the same as one
+    for out in cell.get("outputs", []):
+        out = {k: v for k, v in out.items() if k not in ("execution_count", "metadata")}
+        if outputs and out.get("output_type") == "stream" and outputs[-1].get("name") == out.get(
+                "name") and outputs[-1].get("output_type") == "stream":
+            outputs[-1] = {**outputs[-1], "text": outputs[-1]["text"] + out["text"]}
+        else:
+            outputs.append(out)
+    text = json.dumps(outputs, sort_keys=True)
     text = re.sub(r'"image/(png|jpeg)": "[^"]*"', '"image"', text)
     text = re.sub(r'"model_id": "\w+"', '"model_id"', text)
     for regex, replace in sanitizers:
