@@ -75,8 +75,8 @@ class Row:
 
 
 def chapter_plan(solution):
-    """The chapter's steps in order: ("setup", source) for the chapter's own cells and
-    ("exercise", Exercise) for each exercise with the check cell right under it."""
+    """The chapter's steps in order, up to its last check: ("setup", source) for the chapter's
+    own cells and ("exercise", Exercise) for each exercise with the check cell right under it."""
     import nbformat
     from nnlib import checks
     cells = [c for c in nbformat.read(solution, as_version=4).cells
@@ -98,6 +98,9 @@ def chapter_plan(solution):
                                            getattr(checks, call.group(1)).exercise,
                                            float(points))))
         skip.add(i + 1)
+    # what comes after the last check grades nothing (in chapters 08 and 13: the long training)
+    while steps and steps[-1][0] == "setup":
+        steps.pop()
     return steps
 
 
