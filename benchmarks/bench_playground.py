@@ -1,10 +1,14 @@
-"""How live is the training playground? Two timings, over several runs each:
+"""How live is the training playground? Three timings, over several runs each:
 
 - press Train → first plotted point (the untrained network at epoch 0) and first *trained*
   point, i.e. the first picture sent to the Image widget holding a curve point after training;
-- press Stop → the training thread has ended (the buttons and the status line are updated).
+- press Stop → the training thread has ended (the buttons and the status line are updated);
+- one redraw of a plot with three runs, drawn for the space a page reports: JupyterLab at
+  1920 × 1080, at 1024 × 768 and 150 % zoom, and no page at all (the default 960 pixels).
 
-Each on a 10 000-image training subset, for small and large batches and hidden layers.
+The first two on a 10 000-image training subset, for small and large batches and hidden layers.
+While a run trains the plot is redrawn every 0.25 s, or every three redraw times if that is
+longer, so a slow redraw costs liveliness, not training time.
 
     python benchmarks/bench_playground.py [--repeats 5]
 
@@ -14,6 +18,7 @@ asserted in tests.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -60,6 +65,26 @@ def time_to_stop(pg, running_for=1.0):
     return time.perf_counter() - start
 
 
+# what the page's script reports in each setting (see nnlib.widgets: Playground._on_view)
+SCREENS = {
+    "1920 × 1080": {"width": 1740, "room": 845, "dpr": 1, "font": 16,
+                    "ink": "rgba(0, 0, 0, 0.87)", "background": "rgb(255, 255, 255)"},
+    "1024 × 768 at 150 %": {"width": 567, "room": 223, "dpr": 1.5, "font": 14,
+                            "ink": "rgba(0, 0, 0, 0.87)", "background": "rgb(255, 255, 255)"},
+    "no page (960 px)": None,
+}
+
+
+def time_to_redraw(pg, repeats):
+    """Seconds for each of ``repeats`` redraws (draw, encode as PNG, send to the widget)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        pg._draw()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def summary(values):
     return f"median {statistics.median(values):6.3f} s   max {max(values):6.3f} s"
 
@@ -94,6 +119,18 @@ def main(argv=None):
         print(f"  Train → first plotted point    {summary(firsts)}")
         print(f"  Train → first trained point    {summary(trained)}")
         print(f"  Stop  → stopped                {summary(stops)}")
+
+    print("\nredraw with three runs (learning rates 0.01, 0.1, 10)")
+    for screen, report in SCREENS.items():
+        pg = Playground(x_train, y_train, x_val, y_val, epochs=1)
+        for learning_rate in (0.01, 0.1, 10):
+            pg.set(learning_rate=learning_rate).train(wait=True)
+        if report:
+            pg._view.value = json.dumps(report)
+        width, height = pg._layout["width"], pg._layout["height"]
+        scale = pg._layout["dpr"]
+        print(f"  {screen:<20} {round(width * scale)} × {round(height * scale)} pixels  "
+              f"{summary(time_to_redraw(pg, 5 * args.repeats))}")
     return 0
 
 

@@ -3,38 +3,52 @@ curves, one curve per run so runs can be compared. Introduced in chapter 11.
 
     from nnlib.widgets import Playground
     pg = Playground(x_train, y_train, x_val, y_val)
-    pg                                   # shows the controls, the plot and a status line
+    pg                                   # shows the controls, a status line and the plot
 
 The controls are ipywidgets, exposed as attributes: ``pg.learning_rate``, ``pg.batch_size``,
 ``pg.hidden_units``, ``pg.epochs``, ``pg.train_size``, ``pg.optimizer``, ``pg.momentum`` and
-``pg.x_axis``. Setting
-``pg.learning_rate.value = 0.01`` is exactly what moving the slider does. ``pg.set(...)`` sets
-several at once and raises ValueError for a value the slider cannot take (a slider alone would
-silently clamp it). ``pg.train()``, ``pg.stop()`` and ``pg.clear()`` do what the buttons do.
+``pg.x_axis``. Setting ``pg.learning_rate.value = 0.01`` is exactly what moving the slider does.
+``pg.set(...)`` sets several at once and raises ValueError for a value the slider cannot take (a
+slider alone would silently clamp it). ``pg.train()``, ``pg.stop()`` and ``pg.clear()`` do what
+the buttons do; ``pg.wait()`` waits for the run in progress.
 
 Each run trains a fresh ``nnlib.train.build_model(hidden_units, seed)`` with ``nnlib.SGD`` (plain
-or with momentum) or ``nnlib.Adam`` in a
-background thread, so the notebook stays responsive; the same seed for every run means two runs
-differ only in the settings you changed. The plot is drawn off-screen by matplotlib (Agg) and sent
-as a PNG to an ``ipywidgets.Image``, a few times per second. The picture has a transparent
-background and mid-grey text, so it reads in JupyterLab's light and dark themes alike; the
-controls wrap onto more rows in a narrow window.
+or with momentum) or ``nnlib.Adam`` in a background thread, so the notebook stays responsive; the
+same seed for every run means two runs differ only in the settings you changed. The learning rate
+and the momentum may change while a run trains: the change acts at the next step, is marked on the
+curves and kept in the run (``Run.changes``, ``history["learning_rate"]``, its legend entry). The
+other settings are locked until the run ends.
+
+The plot is drawn off-screen by matplotlib (Agg) and sent as a PNG to an ``ipywidgets.Image``, a
+few times per second. A short script in the widget's HTML reports to the kernel how wide the
+widget is, how much of the notebook's height is left for the plot, the device pixel ratio, the size
+of the control text and the theme's colours; the plot is drawn for exactly that space, with text
+no smaller than the controls' and in the theme's own ink. The same script names the controls and
+their values for screen readers, makes the status line a live region, gives the plot its text
+alternative, moves focus between Train and Stop, and keeps keystrokes typed into the widget away
+from JupyterLab's shortcuts. In a front end that runs no script the widget still works, with a
+plot drawn for a light page 960 pixels wide.
 
 This module imports ipywidgets and matplotlib, so ``import nnlib`` does not import it.
 """
 
 import html
 import io
+import json
+import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator, NullFormatter,
+                               PercentFormatter)
 
 from ._validate import class_ids
 from .optimizers import SGD, Adam
@@ -52,29 +66,48 @@ POINTS_PER_EPOCH = 20        # … or every 1/20 of an epoch, if that comes soon
 DRAW_EVERY = 0.25            # seconds between redraws of the plot
 VAL_POINTS = 1000            # validation images evaluated for each curve point
 EXPLODED = 10 * np.log(10)   # a loss 10× that of guessing uniformly: the run has diverged
+TRAJECTORY = 8               # the last steps before an explosion, drawn one point per step
 MAX_RUNS_SHOWN = 10          # the plot shows the latest 10 runs; pg.runs keeps them all
-LABEL_WIDTH = 44             # characters of a legend entry before it wraps
-FONT = 15
-INK = "#8c8c8c"              # text, axes and grid: mid-grey reads on white and on a dark theme
-HANDLE = "#2f80ed"           # slider handles: the dark theme would paint them like its background
 UNSCALED = 1.0 + 1e-6        # a pixel above this was not scaled by nnlib.preprocess
-
-CSS = """<style>
-.nnlib-playground .widget-label, .nnlib-playground .widget-readout,
-.nnlib-playground .widget-toggle-button, .nnlib-playground .widget-button {
-  font-size: 17px; }
-.nnlib-playground .widget-readout { min-width: 4em; color: var(--jp-widgets-color, inherit); }
-.nnlib-playground .widget-label { font-weight: 600; }
-.nnlib-playground .nnlib-right { text-align: right; padding-right: 10px; }
-</style>"""
+MIN_CONTRAST = 4.5           # WCAG AA for text, between the plot's ink and its background
+MAX_FONT = 22                # px: the plot's text grows with its width up to this size
+# What the plot is drawn for until the page reports its own: a light page 960 CSS pixels wide.
+DEFAULT_VIEW = {"width": 960, "room": 0, "dpr": 1.0, "font": 16.0, "ink": "#1f1f1f",
+                "background": "#ffffff", "dark": False}
+# Run colours with at least 3:1 contrast against a white page (light) and JupyterLab's dark one.
+PALETTES = {False: ("#1f77b4", "#d9590b", "#2b8a2b", "#d62728", "#8a5cc2", "#8c564b", "#c2399b",
+                    "#666666", "#7f7f00", "#0e8a99"),
+            True: ("#5aa9e6", "#ffa24d", "#5cc85c", "#ff6b6b", "#b794f4", "#d4a373", "#f58ed8",
+                   "#bdbdbd", "#d4d44a", "#4fd3e0")}
+LOCKED = "locked while a run trains: press Stop to change it"
+SETTINGS = ("optimizer", "learning_rate", "batch_size", "hidden_units", "train_size")
+WORDS = {"learning_rate": "learning rate", "momentum": "momentum"}
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _plural(count, noun):
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _number(value):
+    """A number as the legend and the status line write it: 0.0025, 0.1, 2, 1e+03."""
+    return "0" if value == 0 else f"{value:.3g}"
+
+
+def _tick(value, _=None):
+    """A tick label: 0, 0.0025, 0.5, 2, 1000, and beyond those powers of ten (10⁵, 2·10⁻⁴)."""
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e5:
+        return np.format_float_positional(value, precision=3, fractional=False, trim="-")
+    exponent = int(np.floor(np.log10(abs(value))))
+    mantissa, power = value / 10.0 ** exponent, "10" + str(exponent).translate(SUPERSCRIPT)
+    return power if round(mantissa, 2) == 1 else f"{mantissa:.2g}·{power}"
+
+
 def _empty_history():
-    return {k: [] for k in ("epoch", "seconds", "loss", "accuracy", "val_loss", "val_accuracy")}
+    return {k: [] for k in ("epoch", "seconds", "loss", "accuracy", "val_loss", "val_accuracy",
+                            "learning_rate", "momentum")}
 
 
 @dataclass(eq=False)
@@ -83,7 +116,9 @@ class Run:
 
     ``outcome`` is "training", then "done", "stopped", "exploded" or "error". ``val_loss`` and
     ``val_accuracy`` are the run's final validation numbers (on every validation image when the
-    run is done, else the last curve point).
+    run is done, else the last curve point). ``learning_rate`` and ``momentum`` are the values the
+    run started with; ``changes`` lists those changed during the run, each a dict with
+    ``setting``, ``value``, ``epoch`` and ``seconds``.
     """
 
     number: int
@@ -101,30 +136,41 @@ class Run:
     seconds: float = 0.0
     model: object = field(default=None, repr=False)
     error: BaseException = field(default=None, repr=False)
+    changes: list = field(default_factory=list)
 
-    def label(self, show=("hidden_units", "train_size")):
-        """The run's legend entry: learning rate, batch size, the settings named in ``show``
-        and, once the run has ended, its result."""
-        text = (f"#{self.number}  {self.optimizer_name()} · lr {self.learning_rate:.3g} · "
-                f"batch {self.batch_size}")
-        if "hidden_units" in show:
-            text += f" · {self.hidden_units} hidden"
-        if "train_size" in show:
-            text += f" · {self.train_size:,} images"
+    def values(self, setting):
+        """Every value of ``setting`` ("learning_rate" or "momentum") in the run, in order."""
+        return [getattr(self, setting)] + [c["value"] for c in self.changes
+                                           if c["setting"] == setting]
+
+    def describe(self, setting):
+        """One setting as the legend writes it: 'lr 0.1 → 0.3', 'batch 32', '64 hidden'."""
+        if setting == "optimizer":
+            return self.optimizer_name()
+        if setting == "learning_rate":
+            return "lr " + " → ".join(_number(v) for v in self.values("learning_rate"))
+        return {"batch_size": f"batch {self.batch_size}",
+                "hidden_units": f"{self.hidden_units} hidden",
+                "train_size": f"{self.train_size:,} images"}[setting]
+
+    def result(self):
+        """'91.2%', 'exploded', or '' while the run trains."""
         if self.outcome == "exploded":
-            text += " → exploded"
-        elif self.outcome in ("done", "stopped") and np.isfinite(self.val_accuracy):
-            text += f" → {self.val_accuracy:.1%}"
-        if len(text) > LABEL_WIDTH:
-            # a long entry continues on a second line so that the legend fits beside the plots
-            cut = text.rindex(" · ", 0, LABEL_WIDTH)
-            text = text[:cut] + "\n        " + text[cut + 3:]
-        return text
+            return "exploded"
+        if self.outcome in ("done", "stopped") and np.isfinite(self.val_accuracy):
+            return f"{self.val_accuracy:.1%}"
+        return ""
+
+    def label(self, show=SETTINGS):
+        """The run's legend entry: its number, the settings named in ``show`` (all by default)
+        and, once the run has ended, its result."""
+        text = f"#{self.number}  " + " · ".join(self.describe(s) for s in show)
+        return f"{text.rstrip()} — {self.result()}" if self.result() else text.rstrip()
 
     def optimizer_name(self):
-        """'SGD', 'SGD momentum 0.9' or 'Adam'."""
+        """'SGD', 'SGD momentum 0.9' (or 'SGD momentum 0.9 → 0.5') or 'Adam'."""
         if self.optimizer == "SGD + momentum":
-            return f"SGD momentum {self.momentum:.2g}"
+            return "SGD momentum " + " → ".join(f"{v:.2g}" for v in self.values("momentum"))
         return self.optimizer
 
     def __repr__(self):
@@ -132,7 +178,7 @@ class Run:
                   "stopped": f"stopped, validation accuracy {self.val_accuracy:.2%}",
                   "exploded": "loss exploded", "training": "training …",
                   "error": f"error: {self.error}"}[self.outcome]
-        return (f"Run {self.number}: {self.optimizer_name()}, lr {self.learning_rate:.3g}, "
+        return (f"Run {self.number}: {self.optimizer_name()}, {self.describe('learning_rate')}, "
                 f"batch {self.batch_size}, "
                 f"{self.hidden_units} hidden, {_plural(self.epochs, 'epoch')} on "
                 f"{self.train_size:,} images"
@@ -146,14 +192,16 @@ class Playground:
     (one-hot rows are accepted too); the same for x_val, y_val. ``seed`` fixes the initial weights,
     the shuffling and the validation images plotted. The other keywords set the sliders.
 
-    Display it (``pg`` as a cell's last line, or ``display(pg)``) to get the controls, the plot
-    and a status line. Introduced in chapter 11.
+    Display it (``pg`` as a cell's last line, or ``display(pg)``) to get the controls, a status
+    line and the plot. Introduced in chapter 11.
 
     The controls are the widgets themselves; set their ``.value`` (``pg.epochs.value = 3``) or
     use ``set``: ``learning_rate``, ``batch_size``, ``hidden_units``, ``epochs``, ``train_size``,
-    ``x_axis``. Buttons: ``train_button``, ``stop_button``, ``clear_button``; methods ``train``,
-    ``stop``, ``clear`` do the same. Results: ``runs`` (every Run until cleared), ``history``
-    and ``model`` (of the latest run), ``is_training``; ``plot`` (Image) and ``status`` (HTML).
+    ``optimizer``, ``momentum``, ``x_axis``. Buttons: ``train_button``, ``stop_button``,
+    ``clear_button``; methods ``train``, ``stop``, ``clear`` do the same and ``wait`` waits for a
+    run to end. Results: ``runs`` (every Run until cleared), ``history`` and ``model`` (of the
+    latest run), ``is_training``; ``plot`` (Image), ``status`` (HTML: what happened last) and
+    ``progress`` (HTML: the latest numbers).
     """
 
     def __init__(self, x_train, y_train, x_val, y_val, *, seed=0, learning_rate=0.1,
@@ -175,79 +223,101 @@ class Playground:
         self._stop_event = threading.Event()
         self._start_lock = threading.Lock()
         self._plot_lock = threading.RLock()
+        self._view_now = dict(DEFAULT_VIEW)
         self._build_widgets()
         self.set(learning_rate=learning_rate, batch_size=batch_size, hidden_units=hidden_units,
                  epochs=epochs, train_size=len(self._x_train) if train_size is None else train_size,
                  optimizer=optimizer, momentum=momentum)
         self._busy(False)
         self._setup_figure()
-        self._draw()
         self._say("Set the sliders and press <b>Train</b>.")
+        self._draw()
 
     # --- the widgets ----------------------------------------------------------------------------
     def _build_widgets(self):
-        wide = widgets.Layout(width="460px", max_width="100%", margin="2px 16px 2px 0")
-        style = {"description_width": "165px", "handle_color": HANDLE}
+        style = {"description_width": "initial"}
         self.learning_rate = widgets.FloatLogSlider(
             value=0.1, base=10, min=np.log10(LEARNING_RATES[0]), max=np.log10(LEARNING_RATES[1]),
-            step=0.1, readout=True, readout_format=".2g", description="learning rate",
-            continuous_update=False, layout=wide, style=style)
+            step=0.1, readout=True, readout_format=".2", description="learning rate",
+            continuous_update=False, style=style,
+            tooltip="step size; may change while a run trains (type a value in the box)")
         self.batch_size = widgets.SelectionSlider(
             options=BATCH_SIZES, value=32, description="batch size", readout=True,
-            continuous_update=False, layout=wide, style=style)
+            continuous_update=False, style=style, tooltip="images per update")
         self.hidden_units = widgets.SelectionSlider(
             options=HIDDEN_UNITS, value=64, description="hidden units", readout=True,
-            continuous_update=False, layout=wide, style=style)
+            continuous_update=False, style=style, tooltip="width of the hidden layer")
         self.epochs = widgets.IntSlider(
             value=5, min=1, max=MAX_EPOCHS, description="epochs", readout=True,
-            continuous_update=False, layout=wide, style=style)
+            continuous_update=False, style=style, tooltip="passes over the training images")
         n = len(self._x_train)
         self.train_size = widgets.SelectionSlider(
             options=[s for s in TRAIN_SIZES if s < n] + [n], value=n,
-            description="training images", readout=True, continuous_update=False, layout=wide,
-            style=style)
+            description="training images", readout=True, continuous_update=False, style=style,
+            tooltip="train on the first N (shuffled) training images")
         self.optimizer = widgets.Dropdown(options=OPTIMIZERS, value="SGD", description="optimizer",
-                                          layout=wide, style={"description_width": "165px"})
+                                          style=style, tooltip="how the gradient becomes a step")
         self.momentum = widgets.FloatSlider(
-            value=0.9, min=0.0, max=MAX_MOMENTUM, step=0.01, readout=True, readout_format=".2f",
-            description="momentum", continuous_update=False, layout=wide, style=style)
+            value=0.9, min=0.0, max=MAX_MOMENTUM, step=0.01, readout=True, readout_format=".2",
+            description="momentum", continuous_update=False, style=style,
+            tooltip="for SGD + momentum; may change while a run trains")
         self.optimizer.observe(lambda _: self._busy(self.is_training), names="value")
         self.x_axis = widgets.ToggleButtons(options=["epochs", "seconds"], value="epochs",
-                                            style={"button_width": "100px"})
-        button_style = {"font_size": "18px", "font_weight": "bold"}
-        big = widgets.Layout(width="130px", height="44px", margin="0 12px 0 0")
+                                            description="x axis", style=style,
+                                            tooltips=["plot against epochs",
+                                                      "plot against seconds of training"])
         self.train_button = widgets.Button(description="Train", icon="play",
-                                           button_style="success", layout=big, style=button_style)
+                                           button_style="success",
+                                           tooltip="train a new network with these settings")
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger",
-                                          disabled=True, layout=big, style=button_style)
-        self.clear_button = widgets.Button(description="Clear", icon="trash", layout=big,
-                                           style=button_style)
+                                          disabled=True, tooltip="stop after the current batch")
+        self.clear_button = widgets.Button(description="Clear", icon="trash",
+                                           tooltip="forget every run")
+        for button, name in ((self.train_button, "train"), (self.stop_button, "stop"),
+                             (self.clear_button, "clear")):
+            button.add_class(f"nnlib-{name}")
         self.train_button.on_click(lambda _: self.train(wait=False))
         self.stop_button.on_click(lambda _: self.stop(wait=False))
         self.clear_button.on_click(lambda _: self.clear())
         self.x_axis.observe(lambda _: self._draw(), names="value")
-        self.plot = widgets.Image(format="png", layout=widgets.Layout(width="100%",
-                                                                      max_width="1300px",
-                                                                      height="auto"))
-        self.status = widgets.HTML(style={"font_size": "20px"})
+        self.status = widgets.HTML().add_class("nnlib-status")
+        self.progress = widgets.HTML().add_class("nnlib-progress")
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(width="100%", height="auto"))
+        hidden = widgets.Layout(display="none")
+        # the plot's text alternative, copied into the image's alt by the page's script
+        self._plot_text = widgets.HTML(layout=hidden).add_class("nnlib-alt")
+        # the page's report of the space and theme the plot is shown in (JSON, see _on_view)
+        self._view = widgets.Text(layout=hidden).add_class("nnlib-view")
+        self._view.observe(self._on_view, names="value")
+
         self._sliders = (self.learning_rate, self.batch_size, self.hidden_units, self.epochs,
                          self.train_size, self.optimizer, self.momentum)
-        x_axis = widgets.HBox([widgets.Label("x axis", layout=widgets.Layout(width="165px"))
-                               .add_class("nnlib-right"), self.x_axis], layout=wide)
-        # one row per control in a narrow window, two or more side by side in a wide one
-        wrap = widgets.Layout(flex_flow="row wrap", width="100%")
-        controls = widgets.Box([*self._sliders, x_axis], layout=wrap)
-        buttons = widgets.Box([self.train_button, self.stop_button, self.clear_button],
-                              layout=widgets.Layout(flex_flow="row wrap", margin="10px 0"))
-        self.widget = widgets.VBox([widgets.HTML(CSS), controls, buttons, self.status, self.plot],
+        self._locked = (self.batch_size, self.hidden_units, self.epochs, self.train_size,
+                        self.optimizer)
+        self._tips = {control: control.tooltip for control in self._locked}
+        # each slider's range in its own units, for screen readers (a slider knows positions)
+        ranges = {"learning rate": list(LEARNING_RATES),
+                  "batch size": [BATCH_SIZES[0], BATCH_SIZES[-1]],
+                  "hidden units": [HIDDEN_UNITS[0], HIDDEN_UNITS[-1]],
+                  "epochs": [1, MAX_EPOCHS], "training images": [self.train_size.options[0], n],
+                  "momentum": [0.0, MAX_MOMENTUM]}
+        controls = widgets.Box([*self._sliders, self.x_axis]).add_class("nnlib-controls")
+        report = widgets.VBox([self.status, self.progress]).add_class("nnlib-report")
+        bar = widgets.Box([self.train_button, self.stop_button, self.clear_button, report]
+                          ).add_class("nnlib-bar")
+        self.widget = widgets.VBox([widgets.HTML(_page(ranges)), controls, bar, self.plot,
+                                    self._plot_text, self._view],
                                    layout=widgets.Layout(width="100%"))
         self.widget.add_class("nnlib-playground")
 
     def figure(self):
         """The plot as it is now, as an IPython Image: a static picture that stays in a saved
-        notebook (the live widget needs a running kernel)."""
+        notebook (the live widget needs a running kernel). Its background is opaque, so it reads
+        in any theme."""
         from IPython.display import Image
-        return Image(self.plot.value, format="png")
+        with self._plot_lock:
+            png, width = self.plot.value, self._layout["width"]
+        return Image(png, format="png", width=width)
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
@@ -314,7 +384,8 @@ class Playground:
     def history(self):
         """Curves of the latest run: lists ``loss``, ``accuracy`` (training, averaged over the
         batches since the previous point), ``val_loss``, ``val_accuracy`` (on a fixed set of up to
-        1 000 validation images), and ``epoch`` and ``seconds`` for each point."""
+        1 000 validation images), ``epoch`` and ``seconds`` for each point, and the
+        ``learning_rate`` and ``momentum`` in use at each point."""
         with self._plot_lock:
             if not self.runs:
                 return _empty_history()
@@ -340,19 +411,33 @@ class Playground:
                 self.runs.append(run)
             self._stop_event.clear()
             self._busy(True)
-            self._say(f"{self._name(run)} starting …")
+            live = ("learning rate and momentum" if run.optimizer == "SGD + momentum"
+                    else "the learning rate")
+            self._say(f"<b>Run {run.number}</b> training: {live} can change, the rest is locked")
+            self.progress.value = ""
             self._thread = threading.Thread(target=self._run, args=(run,), daemon=True,
                                             name=f"nnlib-playground-run-{run.number}")
             self._thread.start()
         if wait:
+            self._join(run)
+        return run
+
+    def wait(self):
+        """Block until the run in progress has ended (return at once if none is); a run that
+        failed with an error re-raises it. Interrupting the kernel stops the run."""
+        if self.is_training:
+            self._join(self.runs[-1])
+
+    def _join(self, run):
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
             try:
-                self._thread.join()
+                thread.join()
             except KeyboardInterrupt:
                 self.stop()
                 raise
-            if run.outcome == "error":
-                raise run.error
-        return run
+        if run.outcome == "error":
+            raise run.error
 
     def stop(self, wait=True):
         """Stop the run in progress between two batches (as the Stop button does). With
@@ -367,15 +452,23 @@ class Playground:
         self.stop(wait=self._thread is not threading.current_thread())
         with self._plot_lock:
             self.runs.clear()
-        self._draw()
         self._say("Cleared. Set the sliders and press <b>Train</b>.")
+        self.progress.value = ""
+        self._draw()
 
     def _busy(self, busy):
+        """Lock the settings a run cannot change while it trains; the learning rate and the
+        momentum stay free."""
         self.train_button.disabled = busy
         self.stop_button.disabled = not busy
-        for slider in self._sliders:
-            slider.disabled = busy
-        self.momentum.disabled = busy or self.optimizer.value != "SGD + momentum"
+        for control in self._locked:
+            control.disabled = busy
+            control.tooltip = LOCKED if busy else self._tips[control]
+            if busy:
+                control.add_class("nnlib-locked")
+            else:
+                control.remove_class("nnlib-locked")
+        self.momentum.disabled = self.optimizer.value != "SGD + momentum"
 
     def _run(self, run):
         start = time.perf_counter()
@@ -386,8 +479,9 @@ class Playground:
             run.outcome, run.error = "error", err
         run.seconds = time.perf_counter() - start
         try:
+            self._say(self._summary(run), alarm=run.outcome in ("exploded", "error"))
+            self.progress.value = ""
             self._draw()
-            self._say(self._summary(run))
         finally:
             self._busy(False)
 
@@ -401,12 +495,13 @@ class Playground:
         # the untrained network: a first point at epoch 0, on as many training as validation images
         first = images[:VAL_POINTS]
         loss, acc = model.evaluate(self._x_train[first], self._y_train[first])
-        self._point(run, model, 0.0, start, loss, acc)
+        self._point(run, optimizer, 0.0, time.perf_counter() - start, loss, acc, model)
         recent = loss
-        self._say(self._progress(run))
+        self._show_progress(run)
         next_draw = self._draw_timed()
         last_point, seen = time.perf_counter(), 0
         total_loss = total_acc = 0.0
+        steps = deque(maxlen=TRAJECTORY)     # (epoch, seconds, loss, accuracy) since the last point
         # a point averages the training loss over at least 1 000 images (or the whole epoch):
         # fewer, and the training curve would be mostly noise
         count, min_count, per_point = 0, min(max(run.batch_size, 1000), n), n / POINTS_PER_EPOCH
@@ -417,12 +512,13 @@ class Playground:
                 if self._stop_event.is_set():
                     run.outcome = "stopped"
                     break
+                self._apply_live(run, optimizer, seen / n, start)
                 batch = order[begin:begin + run.batch_size]
+                x, y = self._x_train[batch], self._y_train[batch]
                 try:
-                    loss, acc = model.train_step(self._x_train[batch], self._y_train[batch],
-                                                 optimizer)
-                except FloatingPointError:  # loss above 1000: train_step refused the update
-                    loss, acc = float("nan"), 0.0
+                    loss, acc = model.train_step(x, y, optimizer)
+                except FloatingPointError:  # loss above 1000: train_step refused the update …
+                    loss, acc = model.evaluate(x, y)     # … and this is the loss it refused
                 seen += len(batch)
                 # one image can cost a loss of 15 in a healthy run: judge small batches by a
                 # moving average over about 32 images
@@ -430,27 +526,51 @@ class Playground:
                 recent = (1 - weight) * recent + weight * loss
                 if not recent < EXPLODED:     # also true for nan
                     run.outcome = "exploded"
-                    self._point(run, model, seen / n, start, loss, acc)
+                    # the steps since the last point, one by one, then the step that exploded:
+                    # an average over them would hide how fast the loss grew
+                    for step in steps:
+                        self._point(run, optimizer, *step)
+                    self._point(run, optimizer, seen / n, time.perf_counter() - start, loss, acc)
                     return
+                steps.append((seen / n, time.perf_counter() - start, loss, acc))
                 total_loss += loss * len(batch)
                 total_acc += acc * len(batch)
                 count += len(batch)
                 now = time.perf_counter()
                 if count >= min_count and (count >= per_point or now - last_point >= POINT_EVERY):
-                    self._point(run, model, seen / n, start, total_loss / count, total_acc / count)
+                    self._point(run, optimizer, seen / n, now - start, total_loss / count,
+                                total_acc / count, model)
+                    steps.clear()
                     total_loss = total_acc = 0.0
                     count = 0
                     last_point = now
                     if now >= next_draw:
-                        self._say(self._progress(run))
+                        self._show_progress(run)
                         next_draw = self._draw_timed()
             if run.outcome == "stopped":
                 break
         if count:
-            self._point(run, model, seen / n, start, total_loss / count, total_acc / count)
+            self._point(run, optimizer, seen / n, time.perf_counter() - start, total_loss / count,
+                        total_acc / count, model)
         if run.outcome != "stopped":
             run.val_loss, run.val_accuracy = model.evaluate(self._x_val, self._y_val)
             run.outcome = "done"
+
+    def _apply_live(self, run, optimizer, epoch, start):
+        """Give the optimizer a learning rate or momentum changed since the previous step, and
+        keep the change in the run."""
+        values = {"learning_rate": float(self.learning_rate.value)}
+        if run.optimizer == "SGD + momentum":
+            values["momentum"] = float(self.momentum.value)
+        for setting, value in values.items():
+            if value == getattr(optimizer, setting):
+                continue
+            setattr(optimizer, setting, value)
+            with self._plot_lock:
+                run.changes.append({"setting": setting, "value": value, "epoch": epoch,
+                                    "seconds": time.perf_counter() - start})
+            self._say(f"<b>Run {run.number}</b>: {WORDS[setting]} {_number(value)} from epoch "
+                      f"{epoch:.2f} on")
 
     def _draw_timed(self):
         """Draw, and return the earliest time for the next drawing: at least DRAW_EVERY apart,
@@ -460,172 +580,471 @@ class Playground:
         end = time.perf_counter()
         return begin + max(DRAW_EVERY, 3 * (end - begin))
 
-    def _point(self, run, model, epoch, start, loss, acc):
-        val_loss, val_acc = (model.evaluate(self._x_val_points, self._y_val_points)
-                             if np.isfinite(loss) else (float("nan"), float("nan")))
+    def _point(self, run, optimizer, epoch, seconds, loss, acc, model=None):
+        """Add a curve point; with ``model``, measure the validation images too."""
+        val_loss = val_acc = float("nan")
+        if model is not None and np.isfinite(loss):
+            val_loss, val_acc = model.evaluate(self._x_val_points, self._y_val_points)
         with self._plot_lock:
             h = run.history
             h["epoch"].append(epoch)
-            h["seconds"].append(time.perf_counter() - start)
+            h["seconds"].append(seconds)
             h["loss"].append(float(loss))
             h["accuracy"].append(float(acc))
             h["val_loss"].append(float(val_loss))
             h["val_accuracy"].append(float(val_acc))
-            run.val_loss, run.val_accuracy = float(val_loss), float(val_acc)
+            h["learning_rate"].append(float(optimizer.learning_rate))
+            h["momentum"].append(float(getattr(optimizer, "momentum", 0.0)))
+            if model is not None:
+                run.val_loss, run.val_accuracy = float(val_loss), float(val_acc)
 
-    # --- the status line --------------------------------------------------------------------------
-    def _say(self, text):
-        self.status.value = f"<div style='padding: 4px 0'>{text}</div>"
+    # --- the status line ------------------------------------------------------------------------
+    def _say(self, text, alarm=False):
+        """Set the status line. The page makes it a live region, so a screen reader reads each
+        change aloud: only events go here (a run starts, a setting changes, a run ends), the
+        numbers that change several times a second go to the progress line."""
+        self.status.value = f"<span class='nnlib-alarm'>{text}</span>" if alarm else text
 
-    @staticmethod
-    def _name(run):
-        return (f"<b>Run {run.number}</b> ({run.optimizer_name()}, lr {run.learning_rate:.3g}, "
-                f"batch {run.batch_size})")
-
-    def _progress(self, run):
+    def _show_progress(self, run):
         h = run.history
-        return (f"{self._name(run)} · epoch {h['epoch'][-1]:.1f} / {run.epochs} · training loss "
+        if h["epoch"]:
+            self.progress.value = (
+                f"epoch {h['epoch'][-1]:.2f} of {run.epochs} · training loss "
                 f"{h['loss'][-1]:.3f} · validation accuracy {h['val_accuracy'][-1]:.1%} · "
                 f"{h['seconds'][-1]:.1f} s")
 
     def _summary(self, run):
-        name, h = self._name(run), run.history
+        """How a run ended, short: the legend has its settings."""
+        name, h = f"<b>Run {run.number}</b>", run.history
         if run.outcome == "done":
-            return (f"{name} done: {_plural(run.epochs, 'epoch')} in {run.seconds:.1f} s · "
-                    f"validation accuracy <b>{run.val_accuracy:.1%}</b> "
-                    f"(all {len(self._x_val):,} validation images)")
+            return (f"{name} done: validation accuracy <b>{run.val_accuracy:.1%}</b> (all "
+                    f"{len(self._x_val):,} images), {_plural(run.epochs, 'epoch')} in "
+                    f"{run.seconds:.1f} s")
         if run.outcome == "stopped":
             return (f"{name} stopped after {h['epoch'][-1]:.1f} epochs · validation accuracy "
                     f"{run.val_accuracy:.1%}")
         if run.outcome == "exploded":
-            return (f"<span style='color:#c0392b'>{name}: <b>loss exploded — learning rate too "
-                    f"high?</b></span> (stopped after {h['epoch'][-1]:.2f} epochs)")
+            return (f"{name}: <b>loss exploded — learning rate too high?</b> "
+                    f"(after {h['epoch'][-1]:.2g} epochs)")
         first = str(run.error).splitlines()[0] if str(run.error) else ""
-        return (f"<span style='color:#c0392b'>{name} failed: "
-                f"{html.escape(f'{type(run.error).__name__}: {first}')}</span>")
+        return f"{name} failed: {html.escape(f'{type(run.error).__name__}: {first}')}"
+
+    # --- the space the plot is shown in -----------------------------------------------------------
+    def _on_view(self, change):
+        """The page reports (as JSON) the widget's width and the height left for the plot in CSS
+        pixels, the device pixel ratio, the control text's size and the theme's colours. Redraw
+        when they changed enough to matter: a scroll bar coming and going must not start a loop."""
+        try:
+            view = _view_from(json.loads(change["new"]))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return
+        now = self._view_now
+        if (abs(view["width"] - now["width"]) < 16 and abs(view["room"] - now["room"]) < 24
+                and all(view[k] == now[k] for k in ("dpr", "font", "ink", "background", "dark"))):
+            return
+        with self._plot_lock:
+            self._view_now = view
+        self._draw()
 
     # --- the plot -------------------------------------------------------------------------------
     def _setup_figure(self):
-        self._fig = Figure(figsize=(14, 5), dpi=100, facecolor="none")
+        self._fig = Figure()
         FigureCanvasAgg(self._fig)
-        self._ax_loss, self._ax_acc = self._fig.subplots(1, 2)
-        self._fig.subplots_adjust(left=0.05, right=0.655, bottom=0.14, top=0.9, wspace=0.22)
-        for ax, title in ((self._ax_loss, "loss"), (self._ax_acc, "accuracy")):
-            ax.set_title(title, fontsize=FONT + 5, fontweight="bold", color=INK)
-            ax.set_facecolor("none")
-            ax.tick_params(labelsize=FONT, colors=INK)
-            ax.xaxis.label.set_color(INK)
-            for spine in ax.spines.values():
-                spine.set_color(INK)
-            ax.grid(True, alpha=0.35, color=INK)
+        # placed and styled by _arrange, for the space the page reports
+        self._ax_loss = self._fig.add_axes((0.1, 0.3, 0.35, 0.6), facecolor="none")
+        self._ax_acc = self._fig.add_axes((0.55, 0.3, 0.35, 0.6), facecolor="none")
         self._ax_acc.set_ylim(0, 1)
-        self._ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         self._hint = self._ax_loss.text(0.5, 0.5, "press Train", transform=self._ax_loss.transAxes,
-                                        ha="center", va="center", fontsize=FONT + 6, color="0.5")
-        self._lines = {}        # run number -> its four curves and its "exploded" marker
-        self._legend_key = None
+                                        ha="center", va="center")
+        self._lines = {}        # run number -> its artists (see _artists)
+        self._log = False       # the loss axis is logarithmic
+        self._layout_key = None
+        self._layout = {}
 
     def _draw(self):
-        """Redraw every run's curves and send the picture to the Image widget."""
+        """Redraw every run's curves and send the picture to the Image widget, and its text
+        alternative to the page."""
         with self._plot_lock:
             png = self._render()
+            text = self._describe()
         self.plot.value = png
+        if self._plot_text.value != text:
+            self._plot_text.value = text
+
+    def _artists(self, run):
+        """The artists of one run, made on first use: four curves, the ✕ where it exploded, and a
+        dotted line on each chart where a setting changed."""
+        if run.number not in self._lines:
+            ax_loss, ax_acc = self._ax_loss, self._ax_acc
+            changed = {"ls": (0, (1.5, 2.5)), "lw": 2.0, "alpha": 0.9}
+            self._lines[run.number] = {
+                "loss": ax_loss.plot([], [], "-")[0], "val_loss": ax_loss.plot([], [], "--")[0],
+                "accuracy": ax_acc.plot([], [], "-")[0],
+                "val_accuracy": ax_acc.plot([], [], "--")[0],
+                "exploded": ax_loss.plot([], [], "X", zorder=5, clip_on=False)[0],
+                "changed_loss": ax_loss.plot([], [], transform=ax_loss.get_xaxis_transform(),
+                                             **changed)[0],
+                "changed_acc": ax_acc.plot([], [], transform=ax_acc.get_xaxis_transform(),
+                                           **changed)[0]}
+        return self._lines[run.number]
 
     def _render(self):
         """The plot as PNG bytes. The figure's artists are kept and only their data updated:
         rebuilding the axes every frame would cost most of the drawing time."""
         ax_loss, ax_acc = self._ax_loss, self._ax_acc
+        view = self._view_now
+        palette = PALETTES[view["dark"]]
         x_key = "epoch" if self.x_axis.value == "epochs" else "seconds"
         runs = self.runs[-MAX_RUNS_SHOWN:]
         for number in set(self._lines) - {r.number for r in runs}:
-            for artist in self._lines.pop(number):
+            for artist in self._lines.pop(number).values():
                 artist.remove()
-        top, right = 2.5, 0.0
+        losses, right, log = [], 0.0, False
         for run in runs:
             h = run.history
-            last = -1 if run.outcome == "exploded" else None   # its last point is off the chart
-            losses = np.asarray(h["loss"][:last] + h["val_loss"][:last], dtype=float)
-            top = max(top, min(np.max(losses[np.isfinite(losses)], initial=0), 5.0) * 1.05)
+            values = np.asarray(h["loss"] + h["val_loss"], dtype=float)
+            losses.append(values[np.isfinite(values) & (values > 0)])
+            # a loss grew past where it started, or blew up: only a log scale shows how far
+            log |= run.outcome == "exploded" or _grew(h["loss"]) or _grew(h["val_loss"])
             if h[x_key]:     # the axis grows with the runs: it ends at the latest point
                 right = max(right, h[x_key][-1])
         right = right or 1.0
-        notes = 0
+        losses = np.concatenate(losses) if losses else np.zeros(0)
+        if log:
+            bottom = max(np.min(losses, initial=1.0) / 1.5, 1e-5)
+            top = max(np.max(losses, initial=2.5) * 2.0, 10 * bottom)
+        else:
+            bottom, top = 0.0, max(2.5, np.max(losses, initial=0.0) * 1.05)
+        self._arrange(runs)
+        switched = log != self._log
+        if switched:
+            ax_loss.set_yscale("log" if log else "linear")
+            self._log = log
+        thick = max(2.5, self._layout["font"] / 5)
         for run in runs:
-            if run.number not in self._lines:
-                color = f"C{(run.number - 1) % 10}"
-                self._lines[run.number] = (
-                    *ax_loss.plot([], [], "-", [], [], "--", color=color),
-                    *ax_acc.plot([], [], "-", [], [], "--", color=color),
-                    *ax_loss.plot([], [], "X", color=color, ms=16, mec="white", mew=1.5),
-                    ax_loss.text(0, 0, "", color=color, va="center",
-                                 fontsize=FONT, fontweight="bold", visible=False))
-            lines = self._lines[run.number]
+            lines = self._artists(run)
+            colour = palette[(run.number - 1) % len(palette)]
             h = run.history
             x = np.asarray(h[x_key], dtype=float)
-            for line, key in zip(lines[:2], ("loss", "val_loss")):
-                # an exploded loss (inf, nan or huge) is drawn at the top edge of the plot
-                values = np.asarray(h[key], dtype=float)
-                line.set_data(x, np.where(values < top, values, top * 0.96))
-            lines[2].set_data(x, h["accuracy"])
-            lines[3].set_data(x, h["val_accuracy"])
-            width = 3.2 if run is self.runs[-1] else 2.0
-            for line in lines[:4]:
-                line.set_linewidth(width)
+            for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+                lines[key].set_data(x, np.asarray(h[key], dtype=float))
+                lines[key].set_color(colour)
+                lines[key].set_linewidth(thick if run is self.runs[-1] else 0.65 * thick)
             exploded = run.outcome == "exploded" and len(x)
-            lines[4].set_data(x[-1:] if exploded else [], [top * 0.96] if exploded else [])
-            lines[5].set_visible(bool(exploded))
-            if exploded:    # the note goes on the side of the marker where there is room
-                late = x[-1] > right / 2
-                lines[5].set_position((x[-1], top * (0.96 - 0.08 * notes)))
-                notes += 1
-                lines[5].set_horizontalalignment("right" if late else "left")
-                lines[5].set_text(f"#{run.number} exploded  " if late else
-                                  f"  #{run.number} exploded")
-        ax_loss.set_ylim(0, top)
+            if exploded:     # at the loss it reached; one too large for a float at the top edge
+                last = h["loss"][-1]
+                lines["exploded"].set_data(x[-1:], [last if np.isfinite(last) else top])
+            else:
+                lines["exploded"].set_data([], [])
+            lines["exploded"].set(color=colour, markeredgecolor=view["background"],
+                                  markersize=1.1 * self._layout["font"], markeredgewidth=1.5)
+            where = [change[x_key] for change in run.changes]
+            xs = np.repeat(where, 3).astype(float)
+            ys = np.tile([0.0, 1.0, np.nan], len(where))
+            if len(xs):
+                xs[2::3] = np.nan
+            for key in ("changed_loss", "changed_acc"):
+                lines[key].set_data(xs, ys)
+                lines[key].set_color(colour)
+        ax_loss.set_ylim(bottom, top)
         for ax in (ax_loss, ax_acc):
             ax.set_xlim(0, right * 1.02)
-            ax.set_xlabel(self.x_axis.value, fontsize=FONT + 1)
+        if log or switched:
+            self._ticks()     # which log ticks fit depends on the range
         self._hint.set_visible(not runs)
-        self._update_legend(runs)
         buffer = io.BytesIO()
-        self._fig.savefig(buffer, format="png", transparent=True, pil_kwargs={"compress_level": 1})
+        # the figure's own dpi: savefig's default would be the dpi the figure was created with
+        self._fig.savefig(buffer, format="png", dpi=self._fig.dpi, facecolor=view["background"],
+                          pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
-    def _update_legend(self, runs):
-        """Each run's learning rate, batch size and result; hidden units and training images
-        too where the runs shown differ in them, else once in the legend's title."""
-        common = {name: {getattr(r, name) for r in runs} for name in ("hidden_units", "train_size")}
-        show = [name for name, values in common.items() if len(values) > 1]
-        labels = tuple(run.label(show) for run in runs)
-        title = "runs"
-        if runs and len(show) < 2:
-            title = "all runs: " + " · ".join(
-                f"{next(iter(values)):,} {what}" for (name, values), what in zip(
-                    common.items(), ("hidden", "images")) if name not in show)
-        key = (labels, title)
-        if key == self._legend_key:
+    def _legend_entries(self, runs):
+        """The legend's title (the settings all runs share) and each run's label (the settings
+        in which the runs differ, and the learning rate always)."""
+        shared = [s for s in SETTINGS
+                  if s != "learning_rate" and len({r.describe(s) for r in runs}) == 1]
+        show = [s for s in SETTINGS if s not in shared]
+        title = ("all runs: " + " · ".join(runs[0].describe(s) for s in shared)) if shared else None
+        return title, [run.label(show) for run in runs]
+
+    def _arrange(self, runs):
+        """Size the figure for the space the page reported and lay it out: the two charts side by
+        side, the legend below them. Only when the space, the theme or the legend changed."""
+        view = self._view_now
+        title, labels = self._legend_entries(runs) if runs else (None, [])
+        exploded = any(r.outcome == "exploded" for r in runs)
+        changed = any(r.changes for r in runs)
+        state = (tuple(sorted(view.items())), title, tuple(labels), exploded, changed,
+                 tuple(r.number for r in runs), self.x_axis.value)
+        if state == self._layout_key:
             return
-        self._legend_key = key
-        for old in self._fig.legends:
-            old.remove()
-        handles = [Line2D([], [], color=self._lines[run.number][0].get_color(), lw=5, label=label)
-                   for run, label in zip(runs, labels)]
-        handles += [Line2D([], [], color=INK, lw=2.5, ls="-", label="training"),
-                    Line2D([], [], color=INK, lw=2.5, ls="--",
-                           label="validation  (→ final accuracy)")]
-        renderer = self._fig.canvas.get_renderer()
-        width, height = self._fig.bbox.width, self._fig.bbox.height
-        for size in range(FONT - 1, FONT - 7, -1):    # the largest font that fits beside the plots
-            legend = self._fig.legend(handles=handles, loc="center left",
-                                      bbox_to_anchor=(0.67, 0.52), fontsize=size, frameon=False,
-                                      handlelength=2.0, title=title if runs else None,
-                                      title_fontsize=size + 1, alignment="left", labelcolor=INK)
-            if legend.get_title():
-                legend.get_title().set_color(INK)
-            box = legend.get_window_extent(renderer)
-            if box.x1 <= width - 4 and box.y0 >= 0 and box.y1 <= height:
-                break
-            legend.remove()
+        self._layout_key = state
+        fig, ax_loss, ax_acc = self._fig, self._ax_loss, self._ax_acc
+        width, dpr, ink, background = view["width"], view["dpr"], view["ink"], view["background"]
+        palette = PALETTES[view["dark"]]
+        # one point is one CSS pixel: font sizes below are the sizes the page shows
+        font = max(view["font"], min(MAX_FONT, round(width / 70)))
+        fig.set_dpi(72 * dpr)
+        renderer = fig.canvas.get_renderer()
+
+        def text_width(text, size=font):
+            w, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size),
+                                                             ismath=False)
+            return w / dpr
+
+        # --- below the charts: a row that says how to read the lines, then one entry per run
+        reading = []
+        if runs:
+            reading += [(Line2D([], [], color=ink, lw=2), "training"),
+                        (Line2D([], [], color=ink, lw=2, ls="--"), "validation")]
+        if exploded:
+            reading.append((Line2D([], [], color=ink, marker="X", ls="none", ms=0.8 * font),
+                            "exploded"))
+        if changed:
+            reading.append((Line2D([], [], color=ink, ls=(0, (1.5, 2.5)), lw=2),
+                            "setting changed"))
+        entries = [(Line2D([], [], color=palette[(r.number - 1) % len(palette)], lw=4), text)
+                   for r, text in zip(runs, labels)]
+        room = width - 16
+        spacing = 0.3 * font
+
+        def place_legends(heading):
+            for old in list(fig.legends):
+                old.remove()
+            made = [_legend(fig, part, text, font, ink, room, text_width, renderer)
+                    for part, text in ((reading, None), (entries, heading)) if part]
+            return made, sum(h for _, h in made) + spacing * (len(made) - 1)
+
+        legends, legend_height = place_legends(title)
+        # --- sizes in CSS pixels, from the top: titles, charts, tick labels, x label, legends.
+        # Where the page is short of height the titles become the y axes' labels and the legend
+        # leaves out the settings all runs share (the controls show them): two rows less.
+        line = 1.3 * font
+        below = (line + 6) + (line + 2) + (0.5 * font if legends else 0)
+        tick_width = max(text_width("0.005"), text_width("2·10⁻⁵"))
+        chart_room = width - tick_width - text_width("0.025") - text_width("100%") - 1.6 * font - 30
+        low, high = max(6 * font, 84), max(6 * font, 84, min(0.31 * chart_room, 560))
+        titles = 1.35 * (font + 3) + 4
+        fixed = 6 + titles + below + legend_height + 4
+        tight = bool(view["room"]) and view["room"] - fixed < max(7 * font, 100)
+        if tight:
+            if title:
+                legends, legend_height = place_legends(None)
+            fixed = 6 + 0.6 * font + below + legend_height + 4
+        side = 1.35 * (font + 3) if tight else 0          # the y label, where the title was
+        left = side + tick_width + 0.4 * font + 10
+        middle = text_width("0.025") / 2 + side + text_width("100%") + 0.6 * font + 14
+        right = text_width("0.025") / 2 + 6
+        chart = (width - left - middle - right) / 2
+        want = view["room"] - fixed if view["room"] else 0.5 * chart
+        axes_height = float(np.clip(want, low, high))
+        height = fixed + axes_height
+        fig.set_size_inches(width / 72, height / 72)
+        bottom = 4 + legend_height + below
+        ax_loss.set_position((left / width, bottom / height, chart / width, axes_height / height))
+        ax_acc.set_position(((left + chart + middle) / width, bottom / height, chart / width,
+                             axes_height / height))
+        top = 4 + legend_height
+        for legend, legend_h in legends:
+            legend.set_bbox_to_anchor((8 / width, top / height), transform=fig.transFigure)
+            top -= legend_h + spacing
+        for ax, name in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+            ax.set_title("" if tight else name, fontsize=font + 3, color=ink, fontweight="bold",
+                         pad=6)
+            ax.set_ylabel(name if tight else "", fontsize=font + 3, color=ink, fontweight="bold",
+                          labelpad=4)
+        for ax in (ax_loss, ax_acc):
+            ax.tick_params(labelsize=font, colors=ink, length=5, width=1.2, pad=4)
+            ax.tick_params(which="minor", colors=ink, length=3, width=1)
+            ax.xaxis.label.set(color=ink, fontsize=font)
+            ax.set_xlabel(self.x_axis.value, labelpad=4)
+            for spine in ax.spines.values():
+                spine.set(color=ink, linewidth=1.2)
+            ax.grid(True, color=ink, alpha=0.22, linewidth=0.8)
+        self._hint.set(fontsize=font + 4, color=ink)
+        self._layout = {"width": width, "height": round(height), "dpr": dpr, "font": float(font),
+                        "chart_width": float(chart), "chart_height": axes_height,
+                        "tight": bool(tight)}
+        self._ticks()
+
+    def _ticks(self):
+        """Tick positions and labels: as many as fit the chart's size in pixels, written short."""
+        layout = self._layout
+        font, chart, tall = layout["font"], layout["chart_width"], layout["chart_height"]
+        label = FuncFormatter(_tick)
+        across = max(2, min(8, int(chart // (5.5 * font))))
+        down = max(2, min(8, int(tall // (2.6 * font))))
+        for ax in (self._ax_loss, self._ax_acc):
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=across, steps=[1, 2, 2.5, 5, 10],
+                                                   min_n_ticks=2))
+            ax.xaxis.set_major_formatter(label)
+        loss = self._ax_loss.yaxis
+        if self._log:
+            # 1, 2, 5, 10, … where the chart is tall enough for them, else powers of ten only
+            low, high = self._ax_loss.get_ylim()
+            subs = (1.0, 2.0, 5.0) if 3 * np.log10(high / low) <= down else (1.0,)
+            loss.set_major_locator(LogLocator(base=10, subs=subs, numticks=down + 1))
+            loss.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10), numticks=12))
+            loss.set_minor_formatter(NullFormatter())
+        else:
+            loss.set_major_locator(MaxNLocator(nbins=down, steps=[1, 2, 2.5, 5, 10]))
+        loss.set_major_formatter(label)
+        accuracy = self._ax_acc.yaxis
+        accuracy.set_major_locator(MaxNLocator(nbins=min(4, down), steps=[1, 2, 2.5, 5, 10]))
+        accuracy.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+    def _describe(self):
+        """The plot in words, for a screen reader: the status line, then the latest values of
+        the newest runs (the text alternative of the picture)."""
+        status = re.sub(r"<[^>]+>", "", self.status.value).rstrip(".") + "."
+        runs = self.runs[-MAX_RUNS_SHOWN:]
+        if not runs:
+            return f"{status} Plot of loss and accuracy: no runs yet."
+        scale = ", the loss on a log scale" if self._log else ""
+        words = [status, f"Plot of loss and accuracy against {self.x_axis.value}{scale}, "
+                         f"{_plural(len(runs), 'run')}."]
+        for run in reversed(runs[-3:]):
+            h = run.history
+            name = f"Run {run.number} ({run.optimizer_name()}, {run.describe('learning_rate')}, " \
+                   f"batch {run.batch_size}, {run.hidden_units} hidden)"
+            if not h["epoch"]:
+                words.append(f"{name}: starting.")
+            elif run.outcome == "exploded":
+                words.append(f"{name}: loss exploded at epoch {h['epoch'][-1]:.3g}, training "
+                             f"loss {_number(h['loss'][-1])}.")
+            else:
+                words.append(f"{name}: at epoch {h['epoch'][-1]:.2f} training loss "
+                             f"{h['loss'][-1]:.3f}, validation loss {h['val_loss'][-1]:.3f}, "
+                             f"training accuracy {h['accuracy'][-1]:.1%}, validation accuracy "
+                             f"{h['val_accuracy'][-1]:.1%}.")
+        return " ".join(words)
+
+    def _texts(self):
+        """Every piece of text in the latest picture, as (kind, text, font size in CSS pixels,
+        box in the PNG's pixels as (left, top, right, bottom)); kind is "tick", "title", "label",
+        "legend" or "hint". For tests of what the page shows."""
+        with self._plot_lock:
+            fig = self._fig
+            fig.canvas.draw()
+            found = []
+            for ax in (self._ax_loss, self._ax_acc):
+                for axis, ticks, labels in ((ax.xaxis, ax.get_xticks(), ax.get_xticklabels()),
+                                            (ax.yaxis, ax.get_yticks(), ax.get_yticklabels())):
+                    low, high = sorted(axis.get_view_interval())
+                    found += [("tick", t) for at, t in zip(ticks, labels)
+                              if low - 1e-12 <= at <= high + 1e-12]
+                found += [("title", ax.title), ("label", ax.xaxis.label),
+                          ("label", ax.yaxis.label)]
+            for legend in fig.legends:
+                found += [("legend", t) for t in (*legend.get_texts(), legend.get_title())]
+            found.append(("hint", self._hint))
+            height = fig.bbox.height
+            result = []
+            for kind, t in found:
+                if t.get_visible() and t.get_text().strip():
+                    box = t.get_window_extent()
+                    result.append((kind, t.get_text(), float(t.get_fontsize()),
+                                   (float(box.x0), float(height - box.y1), float(box.x1),
+                                    float(height - box.y0))))
+            return result
+
+
+def _grew(curve):
+    """True when a curve rose past its first value (by more than 2 %: not noise)."""
+    values = np.asarray(curve, dtype=float)
+    values = values[~np.isnan(values)]
+    return len(values) > 1 and bool(np.any(values[1:] > 1.02 * values[0]))
+
+
+def _legend(fig, entries, title, font, ink, room, text_width, renderer):
+    """A legend of (handle, text) entries in as many columns as fit in ``room`` CSS pixels,
+    read row after row; returns it and its height in CSS pixels."""
+    texts = [_wrap(text, room - 2.4 * font, text_width) for _, text in entries]
+    title = _wrap(title, room, text_width) if title else None
+    narrowest = min(text_width(line) for text in texts for line in text.split("\n"))
+    ncol = max(1, min(len(texts), int((room + 1.2 * font) // (narrowest + 3.5 * font))))
+    dpr = fig.dpi / 72
+    while True:
+        order = _row_major(len(texts), ncol)
+        legend = fig.legend([entries[i][0] for i in order], [texts[i] for i in order],
+                            loc="upper left", ncol=ncol, fontsize=font, title=title,
+                            title_fontsize=font, frameon=False, alignment="left",
+                            handlelength=1.8, handletextpad=0.5, columnspacing=1.2,
+                            borderaxespad=0, borderpad=0.2, labelcolor=ink)
+        if legend.get_title():
+            legend.get_title().set_color(ink)
+        box = legend.get_window_extent(renderer)
+        if box.width / dpr <= room or ncol == 1:
+            return legend, box.height / dpr
+        legend.remove()
+        ncol -= 1
+
+
+def _row_major(count, ncol):
+    """The order in which to hand ``count`` entries to a legend of ``ncol`` columns, which fills
+    column after column, so that they read row after row."""
+    rows = -(-count // ncol)
+    return [r * ncol + c for c in range(ncol) for r in range(rows) if r * ncol + c < count]
+
+
+def _wrap(text, room, text_width):
+    """``text`` with line breaks at its ' · ' separators so that no line is wider than ``room``."""
+    parts, lines = text.split(" · "), []
+    for part in parts:
+        if lines and text_width(lines[-1] + " · " + part) <= room:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
+def _colour(css):
+    """'#rrggbb' and the alpha of a CSS colour as getComputedStyle writes it, 'rgb(r, g, b)' or
+    'rgba(r, g, b, a)' (also 'rgb(r g b / a)'); ValueError for anything else."""
+    match = re.fullmatch(r"\s*rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)"
+                         r"(?:\s*[,/]\s*([\d.]+)(%?))?\s*\)\s*", str(css))
+    if not match:
+        if re.fullmatch(r"#[0-9a-fA-F]{6}", str(css)):
+            return css.lower(), 1.0
+        raise ValueError(f"not a CSS colour: {css!r}")
+    r, g, b = (min(255, round(float(v))) for v in match.group(1, 2, 3))
+    alpha = 1.0 if match.group(4) is None else float(match.group(4)) / (100 if match.group(5)
+                                                                        else 1)
+    return f"#{r:02x}{g:02x}{b:02x}", min(max(alpha, 0.0), 1.0)
+
+
+def _luminance(hex_colour):
+    """Relative luminance (WCAG 2) of '#rrggbb'."""
+    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    """WCAG 2 contrast ratio of two '#rrggbb' colours, from 1 (equal) to 21 (black on white)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _view_from(report):
+    """The page's report, checked and made plot-ready: sizes clamped, colours as '#rrggbb', the
+    ink blended onto the background and replaced by black or white if it has too little
+    contrast to read."""
+    background, alpha = _colour(report.get("background", DEFAULT_VIEW["background"]))
+    if alpha < 1:
+        background = DEFAULT_VIEW["background"]
+    ink, alpha = _colour(report.get("ink", DEFAULT_VIEW["ink"]))
+    channels = [round(alpha * int(ink[i:i + 2], 16) + (1 - alpha) * int(background[i:i + 2], 16))
+                for i in (1, 3, 5)]
+    ink = "#" + "".join(f"{c:02x}" for c in channels)
+    if contrast(ink, background) < MIN_CONTRAST:
+        ink = max(("#000000", "#ffffff"), key=lambda c: contrast(c, background))
+    return {"width": int(np.clip(float(report["width"]), 240, 8000)),
+            "room": int(np.clip(float(report.get("room", 0)), 0, 10_000)),
+            "dpr": float(np.clip(float(report.get("dpr", 1.0)), 0.5, 4.0)),
+            "font": float(np.clip(float(report.get("font", DEFAULT_VIEW["font"])), 8, 40)),
+            "ink": ink, "background": background,
+            "dark": _luminance(background) < 0.2}
 
 
 def _check_data(x, y, x_name, y_name):
@@ -648,3 +1067,267 @@ def _check_data(x, y, x_name, y_name):
         raise ValueError(f"Playground got {len(x)} images in {x_name} but {len(y)} labels "
                          f"in {y_name}")
     return np.ascontiguousarray(x, dtype=np.float32), y
+
+
+# --- the page side ------------------------------------------------------------------------------
+# A padlock on the settings a run has locked: an image, since no icon font is sure to be there.
+PADLOCK = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+           "%3Cpath d='M3.5 7h9v8h-9z M5 7V5a3 3 0 0 1 6 0v2H9.5V5a1.5 1.5 0 0 0-3 0v2z'/%3E"
+           "%3C/svg%3E")
+# The widget's look: controls in a grid (label above slider), as many columns as fit, fewer and
+# smaller in a narrow widget; a focus ring that stands out; slider handles that stay visible,
+# locked or not, in the light and the dark theme.
+CSS = """
+.nnlib-playground { container-type: inline-size; --nnlib-focus: #0b57d0; --nnlib-alarm: #b3261e;
+  --nnlib-handle: #1a73e8; --nnlib-locked: #6b6b6b; }
+body[data-jp-theme-light="false"] .nnlib-playground { --nnlib-focus: #a8c7fa;
+  --nnlib-alarm: #ffb4ab; --nnlib-handle: #8ab4f8; --nnlib-locked: #a6a6a6; }
+.nnlib-playground .nnlib-controls, .nnlib-playground .nnlib-bar { --nnlib-text: 16px; }
+.nnlib-playground .nnlib-controls { display: grid !important;
+  grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 2px 20px; width: 100%; }
+.nnlib-playground .nnlib-controls > .lm-Widget { width: auto !important; max-width: none;
+  margin: 0 !important; display: flex; flex-wrap: wrap; align-items: center; height: auto;
+  min-width: 0; }
+.nnlib-playground .nnlib-controls .widget-label { flex: 0 0 100%; width: auto !important;
+  max-width: none; margin: 0; padding: 0; height: auto; line-height: 1.25; text-align: left;
+  font-size: var(--nnlib-text); font-weight: 600; }
+.nnlib-playground .nnlib-controls .slider-container { flex: 1 1 40px; min-width: 40px;
+  margin-left: 8px; margin-right: 12px; }
+.nnlib-playground .nnlib-controls .widget-readout { flex: 0 0 auto; min-width: 3.2em;
+  margin: 0; font-size: var(--nnlib-text); color: var(--jp-widgets-color, inherit);
+  text-align: right; padding: 0 2px; }
+.nnlib-playground .nnlib-controls select { flex: 1 1 auto; width: 100%; min-width: 0;
+  font-size: var(--nnlib-text); height: 28px; }
+.nnlib-playground .nnlib-controls .widget-toggle-buttons > div { display: flex; flex: 1 1 100%;
+  gap: 3px; }
+.nnlib-playground .widget-toggle-button { flex: 1 1 0; width: auto !important; margin: 0;
+  font-size: var(--nnlib-text); padding: 0 4px; height: 28px; }
+.nnlib-playground .nnlib-bar { display: flex !important; flex-wrap: wrap; align-items: center;
+  gap: 4px 10px; margin: 8px 0 6px; width: 100%; }
+.nnlib-playground .nnlib-bar .widget-button { width: auto; height: 36px; margin: 0;
+  padding: 0 14px; font-size: var(--nnlib-text); font-weight: 700; }
+.nnlib-playground .nnlib-report { display: block !important; flex: 1 1 300px; min-width: 0;
+  margin: 0; font-size: var(--nnlib-text); line-height: 1.35; }
+.nnlib-playground .nnlib-report > .widget-html,
+.nnlib-playground .nnlib-report .widget-html-content { display: inline; margin: 0; height: auto;
+  line-height: inherit; font-size: inherit; white-space: normal; }
+.nnlib-playground .nnlib-progress .widget-html-content:not(:empty)::before { content: " · "; }
+.nnlib-playground .nnlib-alarm { color: var(--nnlib-alarm); }
+.nnlib-playground img.widget-image { display: block; margin: 0; }
+.nnlib-playground .noUi-handle { background-color: var(--nnlib-handle) !important;
+  border: 1px solid var(--nnlib-handle) !important; }
+.nnlib-playground .noUi-target[disabled] { opacity: 1 !important; }
+.nnlib-playground .noUi-target[disabled] .noUi-handle {
+  background-color: var(--nnlib-locked) !important; border-color: var(--nnlib-locked) !important; }
+.nnlib-playground .nnlib-locked .widget-readout::before,
+.nnlib-playground .nnlib-locked.widget-dropdown .widget-label::after {
+  content: ""; display: inline-block; width: 0.75em; height: 0.85em; margin: 0 0.3em;
+  vertical-align: -0.05em; background-color: currentColor;
+  -webkit-mask: url("PADLOCK") center / contain no-repeat;
+  mask: url("PADLOCK") center / contain no-repeat; }
+.nnlib-playground :focus-visible, .nnlib-playground .widget-readout:focus,
+.nnlib-playground .noUi-handle:focus {
+  outline: 3px solid var(--nnlib-focus) !important; outline-offset: 2px; }
+.nnlib-playground:focus, .nnlib-playground:focus-visible { outline: none !important; }
+@container (max-width: 760px) {
+  .nnlib-playground .nnlib-controls, .nnlib-playground .nnlib-bar { --nnlib-text: 14px; }
+  .nnlib-playground .nnlib-controls { grid-template-columns: repeat(auto-fill, minmax(124px, 1fr));
+    gap: 0 12px; }
+  .nnlib-playground .nnlib-controls .slider-container { margin-left: 6px; margin-right: 10px; }
+  .nnlib-playground .nnlib-bar { margin: 4px 0; }
+  .nnlib-playground .nnlib-bar .widget-button { height: 30px; padding: 0 8px; }
+  .nnlib-playground .nnlib-report { flex-basis: 100%; }
+  .nnlib-playground .widget-toggle-button { padding: 0 1px; }
+}
+""".replace("PADLOCK", PADLOCK)
+
+# The page's side, run once per view of the widget (an image that fails to load runs it: the HTML
+# widget inserts its value as HTML, where a <script> would not run). It reports the space and the
+# theme to the kernel through the hidden Text widget, names the controls and their values for
+# screen readers, makes the status line a live region, copies the plot's text alternative into
+# its alt, moves focus to Stop after Train and back after a run, and stops keystrokes typed in
+# the widget from reaching JupyterLab's shortcuts ("0 0" restarts the kernel, "d d" deletes a
+# cell): JupyterLab handles them when a keydown bubbles up to the document.
+SCRIPT = """
+(function (loader) {
+  var ranges = JSON.parse(loader.getAttribute('data-ranges') || '{}');
+  var root = null, tries = 0, queued = false, sent = '', last = null, want = null, was = {};
+  var watchers = [];
+
+  function find() {              // the widget's view is attached a moment after its HTML
+    root = loader.closest('.nnlib-playground');
+    if (!root) {
+      if (tries++ < 600) requestAnimationFrame(find);
+      return;
+    }
+    if (root.nnlibPlayground) return;
+    root.nnlibPlayground = true;
+    root.tabIndex = -1;          // a click on a locked or plain part keeps the focus in here
+    root.setAttribute('data-lm-suppress-shortcuts', 'true');
+    root.addEventListener('keydown', keep);
+    root.addEventListener('keyup', keep);
+    root.addEventListener('focusin', function (event) { last = event.target; });
+    var inside = new MutationObserver(soon), theme = new MutationObserver(soon);
+    var size = new ResizeObserver(soon);
+    inside.observe(root, {subtree: true, childList: true, characterData: true, attributes: true,
+      attributeFilter: ['disabled', 'aria-valuetext', 'contenteditable', 'class', 'title']});
+    theme.observe(document.body, {attributes: true});
+    size.observe(root);
+    watchers = [inside, theme, size];
+    window.addEventListener('resize', soon);
+    soon();
+  }
+
+  function keep(event) {         // Escape and shortcuts with Ctrl, Alt or Cmd still reach the page
+    var modified = event.ctrlKey || event.metaKey || event.altKey;
+    if (event.key === 'Escape' || (modified && event.key !== 'Enter')) return;
+    event.stopPropagation();
+  }
+
+  function soon() {
+    if (!queued) {
+      queued = true;
+      requestAnimationFrame(update);
+    }
+  }
+
+  function set(element, name, value) {    // only real changes: the observer sees each one
+    if (element && element.getAttribute(name) !== value) element.setAttribute(name, value);
+  }
+
+  function untitled(label) {     // ipywidgets writes the missing tooltip as the text "null"
+    if (label && label.getAttribute('title') === 'null') label.removeAttribute('title');
+    return label ? label.title : '';
+  }
+
+  function backdrop(element) {   // the first colour behind the widget that is not transparent
+    for (var e = element; e && e.nodeType === 1; e = e.parentElement) {
+      var colour = getComputedStyle(e).backgroundColor;
+      var alpha = colour.match(/rgba?\\([^)]*[,\\/]\\s*([\\d.]+)\\s*\\)/);
+      if (colour !== 'transparent' && !(alpha && parseFloat(alpha[1]) === 0)) return colour;
+    }
+    return 'rgb(255, 255, 255)';
+  }
+
+  function name_sliders() {      // names, real values and the lock, for screen readers
+    root.querySelectorAll('.widget-slider').forEach(function (slider) {
+      var label = slider.querySelector('.widget-label');
+      var handle = slider.querySelector('.noUi-handle');
+      var readout = slider.querySelector('.widget-readout');
+      if (!label || !handle || !readout) return;
+      var name = label.textContent.trim(), text = readout.textContent.trim();
+      var locked = !!slider.querySelector('.noUi-target[disabled]'), range = ranges[name];
+      var tip = untitled(label);
+      set(handle, 'aria-label', name);
+      set(handle, 'aria-valuetext', text);
+      if (range && isFinite(parseFloat(text))) {
+        set(handle, 'aria-valuemin', String(range[0]));
+        set(handle, 'aria-valuemax', String(range[1]));
+        set(handle, 'aria-valuenow', String(parseFloat(text)));
+      }
+      set(handle, 'aria-disabled', String(locked));
+      set(handle, 'aria-description', tip);
+      set(readout, 'role', 'textbox');
+      set(readout, 'aria-label', name);
+      set(readout, 'aria-readonly', String(locked));
+      set(readout, 'aria-description', tip);
+      // a locked box still takes the focus of a click, so the keys typed next stay here
+      if (locked) set(readout, 'tabindex', '-1');
+      else readout.removeAttribute('tabindex');
+    });
+  }
+
+  function name_the_rest() {
+    root.querySelectorAll('.widget-toggle-buttons').forEach(function (group) {
+      var label = group.querySelector('.widget-label'), buttons = group.querySelectorAll('button');
+      untitled(label);
+      if (buttons.length) {
+        set(buttons[0].parentElement, 'role', 'group');
+        set(buttons[0].parentElement, 'aria-label', label ? label.textContent.trim() : '');
+      }
+      buttons.forEach(function (button) {
+        set(button, 'aria-pressed', String(button.classList.contains('mod-active')));
+      });
+    });
+    root.querySelectorAll('.widget-dropdown').forEach(function (menu) {
+      set(menu.querySelector('select'), 'aria-description',
+          untitled(menu.querySelector('.widget-label')));
+    });
+    root.querySelectorAll('button i').forEach(function (icon) {
+      set(icon, 'aria-hidden', 'true');
+    });
+    var status = root.querySelector('.nnlib-status .widget-html-content');
+    set(status, 'role', 'status');
+    set(status, 'aria-live', 'polite');
+    set(status, 'aria-atomic', 'true');
+    var plot = root.querySelector('img.widget-image');
+    var words = root.querySelector('.nnlib-alt .widget-html-content');
+    if (plot && words) set(plot, 'alt', words.textContent);
+  }
+
+  function move_focus() {        // to Stop after Train, back to Train when the run ends
+    var train = root.querySelector('button.nnlib-train');
+    var stop = root.querySelector('button.nnlib-stop');
+    if (!train || !stop) return;
+    var active = document.activeElement;
+    var lost = !active || active === document.body || active === root;
+    if (train.disabled && !was.train && (active === train || (lost && last === train))) {
+      want = stop;
+    }
+    if (stop.disabled && !was.stop && (active === stop || (lost && last === stop))) {
+      want = train;
+    }
+    if (want === stop && !train.disabled) want = train;    // a run that ended at once
+    if (want && !want.disabled) {
+      want.focus();
+      want = null;
+    }
+    was = {train: train.disabled, stop: stop.disabled};
+  }
+
+  function report() {            // the space and the theme, to the kernel (Playground._on_view)
+    var field = root.querySelector('.nnlib-view input');
+    var plot = root.querySelector('img.widget-image');
+    var readout = root.querySelector('.widget-readout');
+    var scroller = root.closest('.jp-WindowedPanel-outer') || root.closest('.jp-Notebook');
+    var height = scroller ? scroller.clientHeight : window.innerHeight;
+    var rest = root.getBoundingClientRect().height;
+    if (plot) rest -= plot.getBoundingClientRect().height;
+    var text = JSON.stringify({
+      width: Math.floor(plot ? plot.clientWidth : root.clientWidth),
+      room: Math.max(0, Math.floor(height - rest - 12)),
+      dpr: window.devicePixelRatio || 1,
+      font: parseFloat(getComputedStyle(readout || root).fontSize),
+      ink: getComputedStyle(root).color,
+      background: backdrop(root)
+    });
+    if (field && text !== sent) {
+      sent = text;
+      field.value = text;
+      field.dispatchEvent(new Event('input', {bubbles: true}));
+    }
+  }
+
+  function update() {
+    queued = false;
+    if (!root.isConnected) {     // the view is gone: stop watching
+      watchers.forEach(function (watcher) { watcher.disconnect(); });
+      window.removeEventListener('resize', soon);
+      return;
+    }
+    name_sliders();
+    name_the_rest();
+    move_focus();
+    report();
+  }
+
+  find();
+})(this);
+"""
+
+
+def _page(ranges):
+    """The HTML of the widget's first child: the style sheet and the page's script."""
+    return (f"<style>{CSS}</style><img hidden alt='' src='data:,' "
+            f"data-ranges='{html.escape(json.dumps(ranges), quote=True)}' "
+            f"onerror=\"{html.escape(SCRIPT, quote=True)}\">")

@@ -1,9 +1,13 @@
-"""The training playground's logic, in-process: settings, runs, stop, explosions, clear, errors.
+"""The training playground's logic, in-process: settings, runs, stop, explosions, clear, errors,
+settings changed during a run, and the plot drawn for the space and theme a page reports (sizes,
+contrast, nothing overlapping or cut off).
 
 The widgets live without a browser here; tests/test_playground_browser.py drives a real one.
 No test asserts a timing (benchmarks/bench_playground.py measures those).
 """
 
+import io
+import json
 import subprocess
 import sys
 import threading
@@ -14,9 +18,10 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
+Image = pytest.importorskip("PIL.Image")
 
 from nnlib import load_mnist, preprocess  # noqa: E402
-from nnlib.widgets import Playground  # noqa: E402
+from nnlib.widgets import EXPLODED, LOCKED, Playground, contrast  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +263,6 @@ def test_the_optimizer_control_chooses_the_optimizer_and_names_it(pg, monkeypatc
     assert type(made[0]).__name__ == optimizer.split()[0]
     assert getattr(made[0], "momentum", 0.0) == momentum
     assert run.label().startswith(f"#1  {name} · lr 0.01") and name in repr(run)
-    assert name in pg.status.value
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -269,10 +273,17 @@ def test_bad_optimizer_settings_raise(pg, settings, message):
         pg.set(**settings)
 
 
+def in_display_order(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from in_display_order(child)
+
+
 def test_every_slider_shows_its_value_and_the_status_line_is_above_the_plot(pg):
     sliders = [w for w in pg._sliders if hasattr(w, "readout")]
     assert len(sliders) == 6 and all(w.readout for w in sliders)
-    assert pg.widget.children.index(pg.status) < pg.widget.children.index(pg.plot)
+    order = list(in_display_order(pg.widget))
+    assert order.index(pg.train_button) < order.index(pg.status) < order.index(pg.plot)
 
 
 def test_the_x_axis_ends_at_the_latest_point_not_at_the_last_epoch(pg):
@@ -290,3 +301,221 @@ def test_figure_is_a_static_png_of_the_plot(pg):
     pg.train(wait=True)
     picture = pg.figure()
     assert picture.data == pg.plot.value and picture.data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- settings that change during a run ---------------------------------------------------------
+def start_long_run(pg, **settings):
+    """Start a run that will not end by itself soon, and wait for its first two points."""
+    pg.set(epochs=100, **settings)
+    run = pg.train()
+    wait_until(lambda: len(run.history["loss"]) >= 2)
+    return run
+
+
+def test_a_learning_rate_changed_during_a_run_acts_at_the_next_step_and_is_kept(pg):
+    run = start_long_run(pg, learning_rate=0.1)
+    pg.learning_rate.value = 0.3
+    points = len(run.history["loss"])
+    wait_until(lambda: len(run.history["loss"]) >= points + 2)
+    pg.stop()
+    assert [(c["setting"], c["value"]) for c in run.changes] == [("learning_rate", 0.3)]
+    change = run.changes[0]
+    rates = run.history["learning_rate"]
+    assert rates[0] == 0.1 and rates[-1] == 0.3
+    # every point before the change was made at 0.1, every point after it at 0.3
+    for epoch, rate in zip(run.history["epoch"], rates):
+        assert rate == (0.1 if epoch <= change["epoch"] else 0.3)
+    assert run.learning_rate == 0.1 and run.values("learning_rate") == [0.1, 0.3]
+    assert "lr 0.1 → 0.3" in run.label() and "lr 0.1 → 0.3" in repr(run)
+    assert "lr 0.1 → 0.3" in pg._plot_text.value
+
+
+def test_a_changed_setting_is_marked_on_both_charts_and_in_the_legend(pg):
+    run = start_long_run(pg, learning_rate=0.1)
+    pg.learning_rate.value = 0.05
+    wait_until(lambda: run.changes)
+    pg.stop()
+    at = run.changes[0]["epoch"]
+    for key in ("changed_loss", "changed_acc"):
+        xs = pg._lines[run.number][key].get_xdata()
+        assert list(xs[:2]) == [at, at]
+    assert "setting changed" in [text for kind, text, _, _ in pg._texts() if kind == "legend"]
+
+
+def test_momentum_changed_during_a_run_acts_and_is_kept(pg):
+    run = start_long_run(pg, optimizer="SGD + momentum", momentum=0.9, learning_rate=0.01)
+    assert not pg.momentum.disabled
+    pg.momentum.value = 0.5
+    wait_until(lambda: run.changes)
+    pg.stop()
+    assert [(c["setting"], c["value"]) for c in run.changes] == [("momentum", 0.5)]
+    assert run.history["momentum"][0] == 0.9 and run.history["momentum"][-1] == 0.5
+    assert run.optimizer_name() == "SGD momentum 0.9 → 0.5"
+
+
+def test_settings_a_run_cannot_change_are_locked_while_it_trains_and_say_so(pg):
+    run = start_long_run(pg)
+    locked = (pg.batch_size, pg.hidden_units, pg.epochs, pg.train_size, pg.optimizer)
+    for control in locked:
+        assert control.disabled and control.tooltip == LOCKED
+        assert "nnlib-locked" in control._dom_classes
+    assert not pg.learning_rate.disabled and not pg.x_axis.disabled
+    pg.stop()
+    assert run.outcome == "stopped"
+    for control in locked:
+        assert not control.disabled and control.tooltip != LOCKED
+        assert "nnlib-locked" not in control._dom_classes
+
+
+def test_the_status_line_changes_on_events_only_and_the_progress_line_with_the_numbers(pg):
+    statuses, progress = [], []
+    pg.status.observe(lambda change: statuses.append(change["new"]), names="value")
+    pg.progress.observe(lambda change: progress.append(change["new"]), names="value")
+    run = start_long_run(pg)
+    wait_until(lambda: len(progress) >= 4)
+    pg.stop()
+    # the status line is a live region: a screen reader reads every change aloud
+    assert len(statuses) == 2 and "training" in statuses[0] and "stopped" in statuses[1]
+    assert run.outcome == "stopped" and pg.progress.value == ""
+
+
+def test_wait_returns_once_the_run_has_ended(pg):
+    pg.set(epochs=1)
+    run = pg.train()
+    pg.wait()
+    assert run.outcome == "done" and not pg.is_training
+    pg.wait()       # no run: returns at once
+
+
+# --- divergence you can see -----------------------------------------------------------------------
+def test_an_exploding_loss_is_drawn_at_its_value_on_a_log_axis(pg):
+    pg.set(learning_rate=0.1, epochs=1)
+    pg.train(wait=True)
+    assert pg._ax_loss.get_yscale() == "linear"
+    pg.set(learning_rate=10)
+    run = pg.train(wait=True)
+    losses = run.history["loss"]
+    assert run.outcome == "exploded" and losses[-1] > EXPLODED
+    # the steps on the way up are points of their own, not averaged into one
+    assert len(losses) >= 3 and max(losses[:-1]) < losses[-1]
+    assert pg._ax_loss.get_yscale() == "log"
+    low, high = pg._ax_loss.get_ylim()
+    assert low < min(losses) and high > losses[-1]
+    marker = pg._lines[run.number]["exploded"]
+    assert list(marker.get_xdata()) == [run.history["epoch"][-1]]
+    assert list(marker.get_ydata()) == [losses[-1]]
+    assert "nnlib-alarm" in pg.status.value
+
+
+def test_the_x_ticks_of_a_run_that_explodes_at_once_are_few_and_apart(pg):
+    pg.set(learning_rate=10)
+    run = pg.train(wait=True)
+    assert run.outcome == "exploded" and run.history["epoch"][-1] < 0.1
+    below = pg._fig.bbox.height - pg._ax_loss.get_window_extent().y0
+    ticks = sorted(box for kind, _, _, box in pg._texts() if kind == "tick" and box[1] > below
+                   and box[2] < pg._ax_acc.get_window_extent().x0)
+    assert 2 <= len(ticks) <= 8
+    assert all(a[2] + 4 <= b[0] for a, b in zip(ticks, ticks[1:]))
+
+
+VIEWS = {
+    "no page: 960 px, light": {"width": 960},
+    "1024x768 at 150 %, light": {"width": 567, "room": 220, "dpr": 1.5, "font": 14,
+                                 "ink": "rgba(0, 0, 0, 0.87)", "background": "rgb(255, 255, 255)"},
+    "1024x768 at 150 %, dark": {"width": 567, "room": 220, "dpr": 1.5, "font": 14,
+                                "ink": "rgb(255, 255, 255)", "background": "rgb(17, 17, 17)"},
+    "1920x1080, light": {"width": 1740, "room": 845, "dpr": 1, "font": 16,
+                         "ink": "rgba(0, 0, 0, 0.87)", "background": "rgb(255, 255, 255)"},
+}
+
+
+def overlap(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.fixture(scope="module")
+def busy_playground(mnist_small):
+    """A playground with a run of each kind: one done, one with a changed learning rate, one
+    that exploded."""
+    pg = Playground(*mnist_small, seed=0, hidden_units=16, epochs=2)
+    pg.train(wait=True)
+    run = start_long_run(pg, learning_rate=0.1)
+    pg.learning_rate.value = 0.5
+    wait_until(lambda: run.changes)
+    pg.stop()
+    pg.set(learning_rate=10, epochs=2)
+    pg.train(wait=True)
+    return pg
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_no_text_overlaps_other_text_the_charts_or_the_edge_of_the_picture(busy_playground,
+                                                                          view):
+    pg = busy_playground
+    pg._view.value = json.dumps(VIEWS[view])
+    texts = pg._texts()
+    width, height = pg._fig.bbox.width, pg._fig.bbox.height
+    charts = [ax.get_window_extent() for ax in (pg._ax_loss, pg._ax_acc)]
+    charts = [(b.x0, height - b.y1, b.x1, height - b.y0) for b in charts]
+    for i, (_, text, _, box) in enumerate(texts):
+        assert 0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= height, text
+        assert not any(overlap(box, chart) for chart in charts), f"{text!r} is on a chart"
+        for _, other, _, other_box in texts[i + 1:]:
+            assert not overlap(box, other_box), f"{text!r} overlaps {other!r}"
+
+
+@pytest.mark.parametrize("view", [v for v in VIEWS if "room" in VIEWS[v]])
+def test_the_plot_is_drawn_for_the_reported_space_with_text_as_large_as_the_controls(
+        busy_playground, view):
+    pg, report = busy_playground, VIEWS[view]
+    pg._view.value = json.dumps(report)
+    picture = Image.open(io.BytesIO(pg.plot.value))
+    assert picture.width == round(report["width"] * report["dpr"])
+    assert picture.height <= (report["room"] + 1) * report["dpr"] or pg._layout["chart_height"] \
+        == max(6 * pg._layout["font"], 84)
+    assert min(size for _, _, size, _ in pg._texts()) >= report["font"]
+    # the legend lies below the charts
+    legend_top = min(box[1] for kind, _, _, box in pg._texts() if kind == "legend")
+    chart_bottom = pg._fig.bbox.height - pg._ax_loss.get_window_extent().y0
+    assert legend_top > chart_bottom
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_the_text_in_the_plot_has_at_least_4_5_to_1_contrast(busy_playground, view):
+    pg = busy_playground
+    pg._view.value = json.dumps(VIEWS[view])
+    picture = np.asarray(Image.open(io.BytesIO(pg.plot.value)).convert("RGB"))
+    background = pg._view_now["background"]
+    assert contrast(pg._view_now["ink"], background) >= 4.5
+    for _, text, _, (x0, y0, x1, y1) in pg._texts():
+        pixels = picture[int(y0) + 1:int(y1) - 1, int(x0) + 1:int(x1) - 1].reshape(-1, 3)
+        best = max(contrast("#%02x%02x%02x" % tuple(p), background) for p in pixels)
+        assert best >= 4.5, f"{text!r}: {best:.2f}:1"
+
+
+def test_a_theme_with_too_little_contrast_gets_black_or_white_ink(pg):
+    pg._view.value = json.dumps({"width": 800, "ink": "rgb(120, 120, 120)",
+                                 "background": "rgb(100, 100, 100)"})
+    assert pg._view_now["ink"] in ("#000000", "#ffffff")
+    assert contrast(pg._view_now["ink"], pg._view_now["background"]) >= 4.5
+
+
+def test_a_report_that_barely_differs_or_makes_no_sense_changes_nothing(pg):
+    pg._view.value = json.dumps(VIEWS["1920x1080, light"])
+    picture = pg.plot.value
+    pg._view.value = json.dumps({**VIEWS["1920x1080, light"], "width": 1730})   # a scroll bar
+    assert pg.plot.value is picture
+    for nonsense in ("", "{", "[]", json.dumps({"room": 3}), json.dumps({"width": "wide"})):
+        pg._view.value = nonsense
+        assert pg.plot.value is picture
+
+
+def test_the_plot_has_a_text_alternative_with_the_status_and_the_latest_values(pg):
+    assert "no runs yet" in pg._plot_text.value
+    pg.set(epochs=1)
+    run = pg.train(wait=True)
+    words = pg._plot_text.value
+    assert words.startswith(f"Run {run.number} done: validation accuracy")
+    h = run.history
+    assert f"validation accuracy {h['val_accuracy'][-1]:.1%}" in words
+    assert f"training loss {h['loss'][-1]:.3f}" in words
