@@ -22,6 +22,16 @@ def positive(value, name, *, integer=False):
     return value
 
 
+def pair(value, name):
+    """(a, b) from a positive integer a = b or a pair of them (a kernel's height and width)."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return tuple(positive(v, name, integer=True) for v in value)
+    if isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a positive integer or a pair of them, got {value!r}")
+    size = positive(value, name, integer=True)
+    return size, size
+
+
 def fraction(value, name):
     """Return ``value`` if it is a number in [0, 1) (a momentum, a beta, a dropout rate)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:

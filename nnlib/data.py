@@ -92,8 +92,13 @@ def load_mnist(*, url=KERAS_URL, sha256=KERAS_SHA256):
     return (x_train, y_train), (x_test, y_test)
 
 
-def preprocess(images, dtype=np.float32):
-    """uint8 images (N, 28, 28) in 0..255 -> flat floats (N, 784) in [0, 1]."""
+def preprocess(images, dtype=np.float32, *, keep_shape=False):
+    """uint8 images (N, 28, 28) in 0..255 -> flat floats (N, 784) in [0, 1].
+
+    ``keep_shape=True`` keeps the images' shape for convolutional layers, with a channel axis:
+    (N, 28, 28) -> (N, 1, 28, 28); images that have one already, (N, C, H, W), keep it.
+    Introduced in chapter 01; ``keep_shape`` in chapter 14.
+    """
     images = np.asarray(images)
     if images.dtype.kind not in "uif":
         raise ValueError(f"preprocess expected pixel values 0..255, got {images.dtype}")
@@ -105,6 +110,12 @@ def preprocess(images, dtype=np.float32):
             raise ValueError("preprocess expected raw pixels 0..255, but these are already in "
                              "[0, 1]: they were preprocessed once, and dividing by 255 again "
                              "would make every image almost black")
+    if keep_shape:
+        if images.ndim not in (3, 4):
+            raise ValueError(f"preprocess(keep_shape=True) expected images (N, H, W) or "
+                             f"(N, C, H, W), got shape {images.shape}")
+        shape = images.shape if images.ndim == 4 else (len(images), 1, *images.shape[1:])
+        return images.reshape(shape).astype(dtype) / 255
     return images.reshape(len(images), -1).astype(dtype) / 255
 
 

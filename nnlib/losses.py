@@ -36,22 +36,33 @@ class CategoricalCrossEntropy:
         self.eps = eps
 
     def forward(self, y_pred, y_true):
-        y_pred = as_2d(y_pred, "CategoricalCrossEntropy")
-        y = class_ids(y_true, y_pred.shape[1], "CategoricalCrossEntropy")
-        same_batch(y_pred, y, "CategoricalCrossEntropy")
+        y_pred, y = self._checked(y_pred, y_true)
         p = np.clip(y_pred[np.arange(len(y)), y], self.eps, 1 - self.eps)
         return float(-np.log(p).mean())
 
     def backward(self, y_pred, y_true):
         """dL/dy_pred = −one_hot / (N · clip(y_pred)), shape (N, C)."""
-        y_pred = as_2d(y_pred, "CategoricalCrossEntropy")
-        n, c = y_pred.shape
-        y = class_ids(y_true, c, "CategoricalCrossEntropy")
-        same_batch(y_pred, y, "CategoricalCrossEntropy")
+        y_pred, y = self._checked(y_pred, y_true)
+        n = len(y_pred)
         grad = np.zeros_like(y_pred)
         rows = np.arange(n)
         grad[rows, y] = -1.0 / (n * np.clip(y_pred[rows, y], self.eps, 1 - self.eps))
         return grad
+
+    @staticmethod
+    def _checked(y_pred, y_true):
+        """(y_pred, class ids) after the checks; NaN probabilities raise: clipping would keep the
+        NaN, and a loss of nan says nothing about where it came from."""
+        y_pred = as_2d(y_pred, "CategoricalCrossEntropy")
+        y = class_ids(y_true, y_pred.shape[1], "CategoricalCrossEntropy")
+        same_batch(y_pred, y, "CategoricalCrossEntropy")
+        nan_rows = np.isnan(y_pred).any(axis=1)
+        if nan_rows.any():
+            first = np.flatnonzero(nan_rows)[0]
+            raise ValueError(f"CategoricalCrossEntropy got NaN probabilities in {nan_rows.sum()} "
+                             f"of the {len(y_pred)} rows (the first is row {first}): the "
+                             "network's output is not a number; check its inputs and weights")
+        return y_pred, y
 
 
 class SoftmaxCrossEntropy:

@@ -1,40 +1,71 @@
-"""A stack of layers that trains, evaluates, saves and loads. Introduced in chapters 08 and 10.
+"""A stack of layers that trains, evaluates, saves and loads. Introduced in chapters 08 and 10;
+images (N, C, H, W) and convolutional layers in chapter 14.
 
 The file format and its safety rules are in ``modelfile.py``.
 """
 
+import numbers
+
 import numpy as np
 
 from . import modelfile
-from ._validate import as_2d, class_ids, positive, same_batch
+from ._validate import class_ids, positive, same_batch
 from .activations import Softmax
-from .layers import Dense
+from .layers import Conv2D, Dense, Flatten, MaxPool2D, _product, _shape_text
 from .data import minibatches
 from .losses import SoftmaxCrossEntropy, softmax_cross_entropy
-from .modelfile import FORMAT, LAYER_TYPES, VERSION, ModelFileError  # noqa: F401 (public names)
+from .modelfile import (FORMAT, LATEST_VERSION, LAYER_TYPES, VERSION,  # noqa: F401 (public names)
+                        ModelFileError)
 from .optimizers import SGD
 
 
 def _refuse_nonfinite(x, who, first_row=None):
     """Raise if x holds NaN or inf. Called only once an output is not finite, so that clean data
     costs nothing; ``first_row`` is the index of x's first row in the caller's input."""
-    bad = ~np.isfinite(x).all(axis=1)
+    bad = ~np.isfinite(x).reshape(len(x), -1).all(axis=1)
     if bad.any():
         where = (f"row {first_row + np.flatnonzero(bad)[0]}" if first_row is not None
                  else f"{bad.sum()} of the {len(x)} rows of this batch")
         raise ValueError(f"{who}: x holds NaN or infinite values ({where}); clean the data first")
 
 
-class Model:
-    """Layers applied in order: y = layer_k(… layer_1(x)). x (N, input_shape) -> y (N, C).
+def _input_shape(value):
+    """None, a positive integer (784), or a tuple of one to three of them ((1, 28, 28), given as
+    a tuple or a list)."""
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)):
+        return positive(value, "input_shape", integer=True)
+    if not 1 <= len(value) <= 3:
+        raise ValueError(f"input_shape must be a positive integer (features) or a tuple of one to "
+                         f"three of them, such as (1, 28, 28) for images, got {value!r}")
+    return tuple(positive(size, "every size in input_shape", integer=True) for size in value)
 
+
+def _shape_after(layer, shape):
+    """One example's shape after ``layer``, given its shape before (None: not known yet)."""
+    if hasattr(layer, "output_shape"):
+        return layer.output_shape(shape)
+    if hasattr(layer, "n_inputs") and hasattr(layer, "n_outputs"):  # a Dense from a chapter
+        return Dense.output_shape(layer, shape)
+    if isinstance(layer, Softmax) and shape is not None and len(shape) != 1:
+        raise ValueError(f"{layer!r} cannot follow outputs of shape {_shape_text(shape)}: it "
+                         "turns (N, classes) scores into probabilities; put Flatten() and a "
+                         "Dense layer before it")
+    return shape  # ReLU, Dropout and other element-wise layers keep the shape
+
+
+class Model:
+    """Layers applied in order: y = layer_k(… layer_1(x)).
+
+    x (N, D) for a model whose first layer is Dense, images (N, C, H, W) for one that starts with
+    Conv2D -> y (N, classes). ``input_shape`` is one example's shape: 784, or (1, 28, 28).
     A model ending in ``Softmax`` trains with the fused softmax + cross-entropy gradient; any other
-    model's output is taken as logits. Introduced in chapter 08.
+    model's output is taken as logits. Introduced in chapter 08; images in chapter 14.
     """
 
     def __init__(self, layers=None, *, input_shape=None):
-        self.input_shape = None if input_shape is None else positive(
-            input_shape, "input_shape", integer=True)
+        self.input_shape = _input_shape(input_shape)
         self.layers = []
         for layer in layers or []:
             self.add(layer)
@@ -43,18 +74,47 @@ class Model:
         return f"Model([{', '.join(map(repr, self.layers))}])"
 
     def add(self, layer):
-        """Append a layer, checking that its input size fits the previous layer's output."""
+        """Append a layer, checking that it fits the previous layer's output shape: a Dense layer's
+        n_inputs, a Conv2D's in_channels, a window that fits in the image."""
         if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
             raise TypeError(f"Model.add expected a layer with forward and backward methods "
                             f"(such as {', '.join(LAYER_TYPES)}), got {type(layer).__name__}")
-        if hasattr(layer, "n_inputs"):
-            sizes = [l.n_outputs for l in self.layers if hasattr(l, "n_outputs")]
-            expected = sizes[-1] if sizes else self.input_shape
-            if expected is not None and layer.n_inputs != expected:
-                raise ValueError(f"{layer!r} cannot follow a layer with {expected} outputs: "
-                                 f"expected Dense({expected} → …)")
+        _shape_after(layer, self.output_shape())
         self.layers.append(layer)
         return self
+
+    def output_shape(self):
+        """One example's output shape, (10,) say; None for a size not known yet (without
+        input_shape, a Conv2D's image size is known only when images arrive)."""
+        shape = None if self.input_shape is None else self._shape_tuple(self.input_shape)
+        for layer in self.layers:
+            shape = _shape_after(layer, shape)
+        return shape
+
+    @staticmethod
+    def _shape_tuple(shape):
+        return (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+
+    def _expected_input(self):
+        """One example's input shape as far as it is known, from input_shape or the first layers."""
+        if self.input_shape is not None:
+            return self._shape_tuple(self.input_shape)
+        for layer in self.layers:
+            if isinstance(layer, Conv2D):
+                return (layer.in_channels, None, None)
+            if isinstance(layer, MaxPool2D):
+                return (None, None, None)
+            if isinstance(layer, Flatten):
+                return None
+            if hasattr(layer, "n_inputs"):
+                return (layer.n_inputs,)
+        return None
+
+    def _default_batch_size(self):
+        """Rows per forward pass in predict and evaluate: 10 000, or 1 000 for a model with Conv2D
+        layers, whose im2col copy holds kh · kw numbers per channel and output pixel (58 MB for
+        1 000 MNIST images in a 5×5 convolution)."""
+        return 1_000 if any(isinstance(layer, Conv2D) for layer in self.layers) else 10_000
 
     # --- forward and training -------------------------------------------------------------------
     def _fused(self):
@@ -76,20 +136,31 @@ class Model:
         return sizes[-1]
 
     def _check_inputs(self, x, who):
-        """x as a finite float array (N ≥ 1, features) that fits the first layer, or a clear error."""
+        """x as a float array (N ≥ 1, ...) whose examples fit the first layer, or a clear error."""
         if not self.layers:
             raise ValueError(f"{who}: the model has no layers; add some with model.add(...)")
         x = np.asarray(x)
         if x.dtype.kind != "f":
             raise ValueError(f"{who} expected floating-point inputs scaled to [0, 1], got {x.dtype}: "
                              "call preprocess(images) first")
-        x = as_2d(x, who)
+        expected = self._expected_input()  # one example's shape, e.g. (784,) or (1, None, None)
+        if expected is not None and len(expected) > 1:  # images
+            if x.ndim != 1 + len(expected) or any(
+                    size not in (None, given) for size, given in zip(expected, x.shape[1:])):
+                hint = (": preprocess(images, keep_shape=True) keeps the images' shape"
+                        if x.ndim in (2, 3) and expected[0] == 1 else "")
+                raise ValueError(f"{who} got inputs of shape {x.shape}, expected "
+                                 f"(N, {_shape_text(expected)[1:]} images{hint}")
+        elif x.ndim != 2:
+            hint = (": flatten the images with preprocess(images)"
+                    if expected and x.ndim in (3, 4) and _product(x.shape[1:]) == expected[0]
+                    else "")
+            raise ValueError(f"{who} expected a 2-D array (batch, features), got shape "
+                             f"{x.shape}{hint}")
         if len(x) == 0:
             raise ValueError(f"{who} got 0 examples (an empty array), expected at least one row")
-        sizes = [l.n_inputs for l in self.layers if hasattr(l, "n_inputs")]
-        expected = self.input_shape or (sizes[0] if sizes else None)
-        if expected is not None and x.shape[1] != expected:
-            raise ValueError(f"{who} got inputs of shape {x.shape}, expected (N, {expected})")
+        if expected is not None and len(expected) == 1 and x.shape[1] != expected[0]:
+            raise ValueError(f"{who} got inputs of shape {x.shape}, expected (N, {expected[0]})")
         return x
 
     def _check_labels(self, x, y, who):
@@ -106,10 +177,11 @@ class Model:
             _refuse_nonfinite(x, "Model.forward", 0)
         return out
 
-    def predict(self, x, batch_size=10_000):
-        """Class ids (N,): the index of the largest output of each row."""
+    def predict(self, x, batch_size=None):
+        """Class ids (N,): the index of the largest output of each row. ``batch_size`` rows go
+        through the layers at a time: by default 10 000, or 1 000 for a model with Conv2D layers."""
         x = self._check_inputs(x, "Model.predict")
-        positive(batch_size, "batch_size", integer=True)
+        batch_size = self._batch_size(batch_size)
         classes = []
         for i in range(0, len(x), batch_size):
             z = self._logits(x[i:i + batch_size])
@@ -118,15 +190,21 @@ class Model:
             classes.append(z.argmax(axis=1))
         return np.concatenate(classes)
 
-    def evaluate(self, x, y, batch_size=10_000):
-        """(mean cross-entropy loss, accuracy) on x (N, D) and labels y (N,) or one-hot (N, C)."""
+    def evaluate(self, x, y, batch_size=None):
+        """(mean cross-entropy loss, accuracy) on x (N, D) or (N, C, H, W) and labels y (N,) or
+        one-hot (N, classes). ``batch_size`` as in predict."""
         x = self._check_inputs(x, "Model.evaluate")
         y = self._check_labels(x, y, "Model.evaluate")
-        positive(batch_size, "batch_size", integer=True)
-        return self._evaluate(x, y, batch_size)
+        return self._evaluate(x, y, self._batch_size(batch_size))
 
-    def _evaluate(self, x, y, batch_size=10_000):
-        """evaluate on checked inputs: x floats (N, D), y class ids (N,)."""
+    def _batch_size(self, batch_size):
+        if batch_size is None:
+            return self._default_batch_size()
+        return positive(batch_size, "batch_size", integer=True)
+
+    def _evaluate(self, x, y, batch_size=None):
+        """evaluate on checked inputs: x floats (N, ...), y class ids (N,)."""
+        batch_size = batch_size or self._default_batch_size()
         loss_fn, total_loss, correct = SoftmaxCrossEntropy(), 0.0, 0
         for i in range(0, len(x), batch_size):
             z, yb = self._logits(x[i:i + batch_size]), y[i:i + batch_size]
@@ -167,7 +245,7 @@ class Model:
             for layer in reversed(trainable[first + 1:]):
                 grad = layer.backward(grad)
             if first < len(trainable):
-                if isinstance(trainable[first], Dense):
+                if isinstance(trainable[first], (Dense, Conv2D)):
                     trainable[first].backward(grad, input_grad=False)
                 else:
                     trainable[first].backward(grad)
@@ -178,14 +256,17 @@ class Model:
         return loss, int(np.count_nonzero(z.argmax(axis=1) == y)) / len(y)
 
     def fit(self, x, y, *, epochs=5, batch_size=128, learning_rate=0.1, optimizer=None,
-            validation_data=None, patience=None, seed=None, verbose=True):
+            validation_data=None, patience=None, schedule=None, seed=None, verbose=True):
         """Mini-batch training; returns the history {"loss", "accuracy", "val_loss",
         "val_accuracy"}: one value per epoch (the val_ lists stay empty without validation_data).
 
         The batches come from ``minibatches(x, y, batch_size, rng=rng)``, reshuffled every epoch.
         With ``patience=P`` (needs validation_data), training stops once the validation loss has
         not improved for P epochs, the weights of the best epoch are put back, and the history
-        gets "best_epoch" (counted from 1). Introduced in chapter 08; ``patience`` in chapter 13.
+        gets "best_epoch" (counted from 1). ``schedule``, a function of the epoch (counted from 1),
+        gives each epoch's learning rate: fit sets ``optimizer.learning_rate`` to it before the
+        epoch (a cosine decay: ``lambda e: lr * (1 + cos(pi * (e - 1) / epochs)) / 2``).
+        Introduced in chapter 08; ``patience`` in chapter 13; ``schedule`` in chapter 15.
         """
         from tqdm.auto import tqdm
 
@@ -205,12 +286,17 @@ class Model:
             if validation_data is None:
                 raise ValueError("Model.fit: patience stops on the validation loss, "
                                  "so it needs validation_data=(x_val, y_val)")
+        if schedule is not None and not callable(schedule):
+            raise ValueError("Model.fit: schedule must be a function of the epoch (1, 2, …) that "
+                             f"returns its learning rate, got {type(schedule).__name__}")
         optimizer = optimizer or SGD(learning_rate)
         rng = np.random.default_rng(seed)
         history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
         n_batches = -(-len(x) // batch_size)
         best_loss, best_epoch, best_weights = np.inf, 0, None
         for epoch in range(1, epochs + 1):
+            if schedule is not None:
+                optimizer.learning_rate = positive(schedule(epoch), f"schedule({epoch})")
             bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", disable=not verbose,
                        leave=True)
             total_loss = total_correct = 0.0

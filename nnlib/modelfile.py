@@ -1,8 +1,14 @@
-"""The model file format: a folder with ``model.json`` and ``weights.npz``. Introduced in chapter 10.
+"""The model file format: a folder with ``model.json`` and ``weights.npz``. Introduced in
+chapter 10; version 2 in chapter 14.
 
 ``model.json`` holds {"format": "nnlib-model", "version": 1, "input_shape": 784,
 "layers": [{"type": "Dense", "config": {...}}, ...]}; ``weights.npz`` is a zip of one ``.npy``
 file per parameter, named ``"<layer index>.<name>.npy"`` (``"0.weights.npy"``, …).
+
+Version 1 knows Dense, ReLU, Softmax and Dropout, and an integer ``input_shape`` (or null).
+Version 2 adds Conv2D, MaxPool2D and Flatten, and ``input_shape`` as a list such as [1, 28, 28].
+``save`` writes the lowest version that describes the model, so a multilayer perceptron's folder
+still opens in an nnlib that knows only version 1; ``load`` reads both.
 
 Loading treats the folder as untrusted input: it builds layers only from the types below, never
 unpickles, checks every size against ``model.json`` before allocating or reading anything, and
@@ -27,10 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from .activations import ReLU, Softmax
-from .layers import Dense, Dropout
+from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
-FORMAT, VERSION = "nnlib-model", 1
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, Softmax, Dropout)}
+FORMAT = "nnlib-model"
+VERSION = 1                      # what save writes for a model that version 1 describes
+LATEST_VERSION = 2               # what save writes for any other model
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, Softmax, Dropout,
+                                             Conv2D, MaxPool2D, Flatten)}
+VERSION_1_TYPES = ("Dense", "ReLU", "Softmax", "Dropout")
 MAX_JSON_BYTES = 1_000_000       # a model.json is a few hundred bytes per layer
 MAX_PARAMETERS = 20_000_000      # 80 MB of float32: far above any network of the course
 MAX_INT_DIGITS = 12
@@ -64,8 +74,11 @@ def save(model, path):
             raise ValueError(f"cannot save: {key} holds {np.size(array) - np.isfinite(array).sum()} "
                              "NaN or infinite values (did the training diverge?)")
     check_save_target(path)
-    spec = {"format": FORMAT, "version": VERSION, "input_shape": model.input_shape,
-            "layers": [{"type": type(l).__name__, "config": l.config()} for l in model.layers]}
+    types = [type(l).__name__ for l in model.layers]
+    version_1 = set(types) <= set(VERSION_1_TYPES) and not isinstance(model.input_shape, tuple)
+    spec = {"format": FORMAT, "version": VERSION if version_1 else LATEST_VERSION,
+            "input_shape": model.input_shape,
+            "layers": [{"type": t, "config": l.config()} for t, l in zip(types, model.layers)]}
     path.parent.mkdir(parents=True, exist_ok=True)
     _recover(path)
     _remove_leftovers(path)
@@ -190,10 +203,32 @@ def _read_spec(spec_file):
     if not isinstance(spec, dict) or spec.get("format") != FORMAT:
         raise ModelFileError(f"{spec_file} is not an nnlib model (no \"format\": \"{FORMAT}\")")
     version = spec.get("version")
-    if type(version) is not int or version != VERSION:
+    if type(version) is not int or version not in (VERSION, LATEST_VERSION):
         raise ModelFileError(f"{spec_file} has format version {version!r}; "
-                             f"this nnlib reads version {VERSION}")
+                             f"this nnlib reads versions {VERSION} and {LATEST_VERSION}")
     return spec
+
+
+def _count(config, key):
+    """config[key] if it is a positive integer (not a float, not true), else None."""
+    value = config.get(key)
+    return value if type(value) is int and value > 0 else None
+
+
+def _parameter_count(layer_cls, config):
+    """The number of parameters a layer of this config would allocate, computed from the sizes in
+    model.json alone; 0 where a size is missing or not a positive integer (the constructor then
+    refuses it without allocating anything)."""
+    if layer_cls is Dense:
+        n_in, n_out = _count(config, "n_inputs"), _count(config, "n_outputs")
+        return n_in * n_out + n_out if n_in and n_out else 0
+    if layer_cls is Conv2D:
+        c_in, c_out = _count(config, "in_channels"), _count(config, "out_channels")
+        kernel = config.get("kernel_size")
+        kernel = kernel if isinstance(kernel, list) and len(kernel) == 2 else [kernel, kernel]
+        kh, kw = (k if type(k) is int and k > 0 else None for k in kernel)
+        return c_out * c_in * kh * kw + c_out if c_in and c_out and kh and kw else 0
+    return 0
 
 
 def _build(cls, spec, spec_file):
@@ -201,27 +236,33 @@ def _build(cls, spec, spec_file):
     layers = spec.get("layers")
     if not isinstance(layers, list):
         raise ModelFileError(f"{spec_file}: \"layers\" must be a list, got {type(layers).__name__}")
+    if not layers:
+        raise ModelFileError(f"{spec_file}: \"layers\" is empty; a model has at least one layer")
+    version, input_shape = spec["version"], spec.get("input_shape")
+    if version == VERSION and isinstance(input_shape, list):
+        raise ModelFileError(f"{spec_file}: input_shape {input_shape!r} is a list, which needs "
+                             f"format version {LATEST_VERSION}; the file says version {version}")
     total = 0
     try:
-        model = cls(input_shape=spec.get("input_shape"))
+        model = cls(input_shape=input_shape)
         for i, entry in enumerate(layers):
             kind = entry.get("type") if isinstance(entry, dict) else None
             if kind not in LAYER_TYPES:
                 raise ModelFileError(f"{spec_file}: layer {i} has unknown type {kind!r}; "
                                      f"nnlib knows {', '.join(LAYER_TYPES)}")
+            if version == VERSION and kind not in VERSION_1_TYPES:
+                raise ModelFileError(f"{spec_file}: layer {i} is a {kind}, which needs format "
+                                     f"version {LATEST_VERSION}; the file says version {version}")
             layer_cls = LAYER_TYPES[kind]
             config = entry.get("config", {})
             allowed = set(inspect.signature(layer_cls).parameters) - {"rng"}
             if not isinstance(config, dict) or not set(config) <= allowed:
                 raise ModelFileError(f"{spec_file}: layer {i} ({kind}) has config {config!r}; "
                                      f"expected keys among {sorted(allowed)}")
-            if layer_cls is Dense:
-                n_in, n_out = config.get("n_inputs"), config.get("n_outputs")
-                if type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0:
-                    total += n_in * n_out + n_out
-                if total > MAX_PARAMETERS:
-                    raise ModelFileError(f"{spec_file}: layer {i} brings the model to {total:,} "
-                                         f"parameters; nnlib loads at most {MAX_PARAMETERS:,}")
+            total += _parameter_count(layer_cls, config)
+            if total > MAX_PARAMETERS:
+                raise ModelFileError(f"{spec_file}: layer {i} brings the model to {total:,} "
+                                     f"parameters; nnlib loads at most {MAX_PARAMETERS:,}")
             model.add(layer_cls(**config))
     except ModelFileError:
         raise

@@ -199,6 +199,10 @@ def test_a_damaged_mnist_file_says_how_to_restore_it(tmp_path, monkeypatch):
     (["--epochs", "two"], "argument --epochs: must be a positive integer, got 'two'"),
     (["--learning-rate", "-0.1"], "argument --learning-rate: must be a positive number"),
     (["--momentum", "1"], r"argument --momentum: must be in [0, 1), got '1'"),
+    (["--model", "rnn"], "argument --model: invalid choice: 'rnn'"),
+    (["--schedule", "step"], "argument --schedule: invalid choice: 'step'"),
+    (["--model", "cnn", "--momentum", "0.5"],
+     "argument --momentum: only SGD has a momentum option"),
     (["--save", "/proc/nnlib-model"], "error: --save /proc/nnlib-model: cannot save a model"),
     (["--save", "README.md"], "error: --save README.md: README.md exists and is not an nnlib "
                               "model folder; refusing to overwrite it"),

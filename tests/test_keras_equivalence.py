@@ -8,6 +8,15 @@ forward values and gradients (Keras's from tf.GradientTape). Tolerances:
 - float32: rtol 1e-5, atol 1e-6 — a few units of float32 rounding (2⁻²³ ≈ 1.2e-7) accumulated
   over sums of up to a few hundred products (the largest differences seen are ~1e-7).
 
+- convolutional layers (chapter 14), whose gradients sum over thousands of products (a 5×5
+  kernel's gradient over every output pixel of every image): every difference at most 1e-5 (float32)
+  or 1e-12 (float64) times the largest entry of the array (the largest seen: 1.5e-6 and 3e-15 for
+  one layer, 9.5e-7 through chapter 15's CNN in float32).
+
+Layouts: nnlib's images are (N, C, H, W) and its kernels (out, in, kh, kw), as in PyTorch; Keras's
+are (N, H, W, C) and (kh, kw, in, out). The tests transpose on the way in and out, and put
+Permute((3, 1, 2)) before Keras's Flatten so that it reads (c, h, w) like nnlib's.
+
 Known, deliberate differences, each pinned by a test below:
 - Keras's cross-entropy on probabilities divides each row by its sum before the log, so its
   gradient w.r.t. the probabilities is nnlib's plus 1/N in every entry; through the softmax
@@ -31,13 +40,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from nnlib import (SGD, Adam, CategoricalCrossEntropy, Dense, ReLU, Softmax,  # noqa: E402
-                   SoftmaxCrossEntropy, load_mnist, one_hot, preprocess)
+from nnlib import (SGD, Adam, CategoricalCrossEntropy, Conv2D, Dense, Flatten,  # noqa: E402
+                   MaxPool2D, Model, ReLU, Softmax, SoftmaxCrossEntropy, load_mnist, one_hot,
+                   preprocess)
 from nnlib.activations import softmax  # noqa: E402
-from nnlib.train import build_model  # noqa: E402
+from nnlib.train import build_cnn, build_model  # noqa: E402
 
 DTYPES = ["float32", "float64"]
 TOL = {"float32": {"rtol": 1e-5, "atol": 1e-6}, "float64": {"rtol": 1e-12, "atol": 1e-12}}
+SCALED = {"float32": 1e-5, "float64": 1e-12}  # of the largest entry, for convolutional layers
 LARGEST = {}
 
 
@@ -57,6 +68,18 @@ def assert_close(actual, expected, dtype, what, **tolerance):
     LARGEST[f"{what} ({dtype})"] = max(diff, LARGEST.get(f"{what} ({dtype})", 0.0))
     np.testing.assert_allclose(actual, expected, err_msg=f"{what} ({dtype})",
                                **(tolerance or TOL[dtype]))
+
+
+def assert_close_scaled(actual, expected, dtype, what):
+    """|actual − expected| ≤ SCALED[dtype] × the largest |expected|, entry by entry; records the
+    largest difference divided by that largest entry."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    diff = float(np.max(np.abs(actual.astype(np.float64) - expected), initial=0.0))
+    key = f"{what} ({dtype}), relative to the largest entry"
+    LARGEST[key] = max(diff / (scale or 1.0), LARGEST.get(key, 0.0))
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=SCALED[dtype] * scale,
+                               err_msg=f"{what} ({dtype})")
 
 
 def keras_vjp(fn, x, dout, variables=()):
@@ -140,6 +163,140 @@ def test_softmax_forward_and_jacobian_vector_product_match_keras(dtype, scale):
     assert np.all(np.isfinite(p))
     assert_close(p, out, dtype, f"Softmax forward, logits ×{scale:g}")
     assert_close(layer.backward(dout), dz, dtype, f"Softmax backward, logits ×{scale:g}")
+
+
+# --- convolutional layers (chapter 14) -----------------------------------------------------------
+def nhwc(images):
+    return np.ascontiguousarray(images.transpose(0, 2, 3, 1))
+
+
+def nchw(images):
+    return images.transpose(0, 3, 1, 2)
+
+
+def keras_conv(layer):
+    """keras.layers.Conv2D with nnlib ``layer``'s weights, as a function of NHWC images; padding
+    comes from a ZeroPadding2D layer in front, as Keras's own padding knows only valid and same."""
+    conv = keras.layers.Conv2D(layer.out_channels, layer.kernel_size, strides=layer.stride,
+                               dtype=layer.dtype.name)
+    conv.build((None, None, None, layer.in_channels))
+    conv.set_weights([layer.weights.transpose(2, 3, 1, 0), layer.biases])
+    pad = keras.layers.ZeroPadding2D(layer.padding, dtype=layer.dtype.name)
+    return conv, lambda images: conv(pad(images))
+
+
+CONVS = [(1, 16, 5, 1, 0, 28, 28), (16, 32, 5, 1, 0, 12, 12), (3, 4, 3, 2, 1, 9, 9),
+         (2, 3, (2, 3), 1, 1, 7, 6)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c, f, k, s, p, h, w", CONVS)
+def test_conv2d_output_and_gradients_match_keras_conv2d(dtype, c, f, k, s, p, h, w):
+    rng = np.random.default_rng(20)
+    layer = Conv2D(c, f, k, stride=s, padding=p, rng=rng, dtype=dtype)
+    layer.biases[:] = rng.standard_normal(f)
+    x = rng.standard_normal((8, c, h, w)).astype(dtype)
+    conv, fn = keras_conv(layer)
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    keras_out, (dx, dkernel, dbias) = keras_vjp(fn, nhwc(x), nhwc(dout), [conv.kernel, conv.bias])
+    what = f"{layer!r}"
+    assert_close_scaled(out, nchw(keras_out), dtype, f"{what} forward")
+    assert_close_scaled(layer.backward(dout), nchw(dx), dtype, f"{what} dL/dx")
+    assert_close_scaled(layer.dweights, dkernel.transpose(3, 2, 0, 1), dtype, f"{what} dL/dkernel")
+    assert_close_scaled(layer.dbiases, dbias, dtype, f"{what} dL/dbias")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size, stride", [(2, None), (3, 2), (2, 1)])
+def test_max_pool_output_and_gradient_match_keras_max_pooling_2d(dtype, size, stride):
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((4, 3, 9, 8)).astype(dtype)
+    pool = MaxPool2D(size, stride)
+    out = pool.forward(x)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    keras_pool = keras.layers.MaxPooling2D(size, strides=stride, dtype=dtype)
+    keras_out, (dx,) = keras_vjp(keras_pool, nhwc(x), nhwc(dout))
+    assert_close(out, nchw(keras_out), dtype, f"{pool!r} forward")
+    assert_close(pool.backward(dout), nchw(dx), dtype, f"{pool!r} dL/dx")
+
+
+def test_max_pool_gives_a_tie_to_the_first_entry_like_keras():
+    # zeros after a ReLU tie in every window of a dark region: the gradient must not be copied
+    # to each of them, and both libraries pick the first entry, row by row
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 2:, 2:] = [[0.5, 0.5], [0.5, 0.1]]
+    dout = np.array([[[[1.0, 2.0], [3.0, 4.0]]]], np.float32)
+    _, (dx,) = keras_vjp(keras.layers.MaxPooling2D(2), nhwc(x), nhwc(dout))
+    pool = MaxPool2D(2)
+    pool.forward(x)
+    ours = pool.backward(dout)
+    np.testing.assert_array_equal(ours, nchw(dx))
+    assert ours.sum() == dout.sum() and ours[0, 0, 0, 0] == 1 and ours[0, 0, 2, 2] == 4
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_flatten_matches_keras_flatten_after_permuting_to_channels_first(dtype):
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((4, 3, 5, 6)).astype(dtype)
+    dout = rng.standard_normal((4, 90)).astype(dtype)
+    permute = keras.layers.Permute((3, 1, 2), dtype=dtype)
+    flatten = keras.layers.Flatten(dtype=dtype)
+    keras_out, (dx,) = keras_vjp(lambda t: flatten(permute(t)), nhwc(x), dout)
+    layer = Flatten()
+    assert_close(layer.forward(x), keras_out, dtype, "Flatten forward")
+    assert_close(layer.backward(dout), nchw(dx), dtype, "Flatten backward")
+
+
+def keras_cnn(model):
+    """The Keras twin of a Conv2D/ReLU/MaxPool2D/Flatten/Dense/Softmax nnlib model, same weights."""
+    keras_layers, weights = [keras.Input(model.input_shape[1:] + model.input_shape[:1])], []
+    for layer in model.layers:
+        if isinstance(layer, Conv2D):
+            keras_layers.append(keras.layers.Conv2D(layer.out_channels, layer.kernel_size))
+            weights += [layer.weights.transpose(2, 3, 1, 0), layer.biases]
+        elif isinstance(layer, Dense):
+            keras_layers.append(keras.layers.Dense(layer.n_outputs))
+            weights += [layer.weights, layer.biases]
+        elif isinstance(layer, Flatten):
+            keras_layers += [keras.layers.Permute((3, 1, 2)), keras.layers.Flatten()]
+        else:
+            keras_layers.append({"ReLU": keras.layers.ReLU, "Softmax": keras.layers.Softmax,
+                                 "MaxPool2D": keras.layers.MaxPooling2D}[type(layer).__name__]())
+    twin = keras.Sequential(keras_layers)
+    twin.set_weights(weights)
+    return twin
+
+
+def test_chapter_15_cnn_probabilities_gradients_and_sgd_step_match_keras(mnist_batch):
+    x, y = mnist_batch
+    images = x.reshape(-1, 1, 28, 28)
+    # chapter 15's CNN without its Dropout, whose random mask the two libraries cannot share
+    model = Model([layer for layer in build_cnn(seed=0).layers
+                   if type(layer).__name__ != "Dropout"], input_shape=(1, 28, 28))
+    for layer in model.layers:
+        if layer.param_names:
+            layer.biases[:] = np.random.default_rng(23).standard_normal(layer.biases.shape) * 0.1
+    twin = keras_cnn(model)
+    assert_close_scaled(model.forward(images), twin(nhwc(images)).numpy(), "float32",
+                        "CNN probabilities")
+
+    with tf.GradientTape() as tape:
+        keras_loss = keras.losses.SparseCategoricalCrossentropy()(y, twin(nhwc(images)))
+    keras_grads = tape.gradient(keras_loss, twin.trainable_variables)
+    keras.optimizers.SGD(0.1).apply_gradients(zip(keras_grads, twin.trainable_variables))
+
+    loss, _ = model.train_step(images, y, SGD(0.1))
+    assert_close(loss, float(keras_loss), "float32", "CNN loss")
+    ours = [(f"{layer!r} {name}", layer, name) for layer in model.layers
+            for name in layer.param_names]
+    for (what, layer, name), grad, after in zip(ours, keras_grads, twin.get_weights()):
+        to_ours = (3, 2, 0, 1) if isinstance(layer, Conv2D) and name == "weights" else None
+        theirs = grad.numpy() if to_ours is None else grad.numpy().transpose(to_ours)
+        assert_close_scaled(getattr(layer, "d" + name), theirs, "float32", f"CNN gradient, {what}")
+        after = after if to_ours is None else after.transpose(to_ours)
+        assert_close_scaled(getattr(layer, name), after, "float32",
+                            f"CNN {what} after one SGD step")
 
 
 # --- losses -----------------------------------------------------------------------------------

@@ -99,6 +99,15 @@ def test_cross_entropy_stays_finite_for_probabilities_of_zero():
     assert np.all(np.isfinite(loss.backward(p, np.array([1, 1]))))
 
 
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_cross_entropy_of_nan_probabilities_raises_instead_of_returning_nan(method):
+    p = np.full((4, 3), 1 / 3)
+    p[2, 0] = np.nan  # not even the true class of row 2: the row is broken all the same
+    with pytest.raises(ValueError, match=r"^CategoricalCrossEntropy got NaN probabilities in 1 of "
+                                         r"the 4 rows \(the first is row 2\)"):
+        getattr(CategoricalCrossEntropy(), method)(p, np.array([0, 1, 2, 0]))
+
+
 def test_one_hot_and_integer_labels_give_the_same_loss_gradient_and_accuracy(rng):
     z = rng.standard_normal((7, 10))
     p = Softmax().forward(z)

@@ -14,9 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlib import Dense, Model, ModelFileError, ReLU, Softmax
+from nnlib import Conv2D, Dense, Flatten, MaxPool2D, Model, ModelFileError, ReLU, Softmax
 from nnlib.modelfile import MAX_PARAMETERS
 from nnlib.train import build_model
+
+
+def small_cnn(seed=0):
+    """(1, 8, 8) images -> Conv2D(1 → 2, 3×3) -> (2, 6, 6) -> MaxPool2D(2) -> (2, 3, 3) -> 3."""
+    rng = np.random.default_rng(seed)
+    return Model([Conv2D(1, 2, 3, rng=rng), ReLU(), MaxPool2D(2), Flatten(), Dense(18, 3, rng=rng),
+                  Softmax()], input_shape=(1, 8, 8))
 
 
 @pytest.fixture
@@ -68,8 +75,8 @@ def test_a_huge_model_json_is_refused_by_its_size(folder):
     refused(folder, r"is 3,221,225,472 bytes; a model.json is at most")
 
 
-@pytest.mark.parametrize("version", [True, 1.0, "1", None, 2])
-def test_version_must_be_the_integer_1(folder, version):
+@pytest.mark.parametrize("version", [True, 1.0, "1", None, 0, 3, 2.0, "2"])
+def test_version_must_be_the_integer_1_or_2(folder, version):
     spec = spec_of(folder)
     spec["version"] = version
     write_spec(folder, spec)
@@ -98,6 +105,73 @@ def test_malformed_descriptions_are_refused(folder, change, match):
     change(spec)
     write_spec(folder, spec)
     refused(folder, match)
+
+
+@pytest.fixture
+def cnn_folder(tmp_path):
+    """A small saved convolutional model (format version 2) to damage."""
+    return small_cnn().save(tmp_path / "cnn")
+
+
+def conv_config(spec):
+    return spec["layers"][0]["config"]
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda s: s.update(layers=[]), '"layers" is empty; a model has at least one layer'),
+    (lambda s: conv_config(s).update(kernel_size=0), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=-3), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=2.5), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size="3"), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=True), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=None), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=[3]), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=[3, 3, 3]), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=[[3], 3]), "impossible model.*kernel_size"),
+    (lambda s: conv_config(s).update(kernel_size=9), r"impossible model.*8×8 pixels.*9×9"),
+    (lambda s: conv_config(s).update(stride=0), "impossible model.*stride"),
+    (lambda s: conv_config(s).update(padding=3), r"impossible model.*padding must be .* 0 to 2"),
+    (lambda s: conv_config(s).update(padding=-1), "impossible model.*padding"),
+    (lambda s: conv_config(s).update(in_channels=3), r"impossible model.*Conv2D\(3 → 2, 3×3\) "
+                                                     r"cannot follow outputs of shape \(1, 8, 8\)"),
+    (lambda s: conv_config(s).update(out_channels=0), "impossible model.*out_channels"),
+    (lambda s: conv_config(s).update(dtype="int8"), "impossible model.*floating-point"),
+    (lambda s: conv_config(s).update(groups=2), "expected keys among"),
+    (lambda s: s["layers"][2]["config"].update(pool_size=7), r"impossible model.*6×6 pixels.*7×7"),
+    (lambda s: s["layers"][2]["config"].update(stride=-2), "impossible model.*stride"),
+    (lambda s: s["layers"][3].update(config={"start_dim": 1}), r"expected keys among \[\]"),
+    (lambda s: s["layers"][4]["config"].update(n_inputs=72),
+     r"impossible model.*Dense\(72 → 3\) cannot follow a layer with 18 outputs"),
+    (lambda s: s["layers"].pop(3),
+     r"impossible model.*Dense\(18 → 3\) cannot follow outputs of shape \(2, 3, 3\)"),
+    (lambda s: s.update(input_shape=[1, 8]), "impossible model.*cannot follow outputs of shape"),
+    (lambda s: s.update(input_shape=[1, 8, 8, 8]), "impossible model.*input_shape"),
+    (lambda s: s.update(input_shape=[]), "impossible model.*input_shape"),
+    (lambda s: s.update(input_shape=[0, 8, 8]), "impossible model.*input_shape"),
+    (lambda s: s.update(input_shape=[1, 8.0, 8]), "impossible model.*input_shape"),
+    (lambda s: s.update(input_shape=[1, [8], 8]), "impossible model.*input_shape"),
+    (lambda s: s.update(input_shape={"c": 1}), "impossible model.*input_shape"),
+    (lambda s: s.update(version=1), r"input_shape \[1, 8, 8\] is a list, which needs format "
+                                    r"version 2; the file says version 1"),
+    (lambda s: s.update(version=1, input_shape=None),
+     r"layer 0 is a Conv2D, which needs format version 2; the file says version 1"),
+])
+def test_malformed_convolutional_descriptions_are_refused(cnn_folder, change, match):
+    spec = spec_of(cnn_folder)
+    change(spec)
+    write_spec(cnn_folder, spec)
+    refused(cnn_folder, match)
+
+
+def test_a_convolutional_model_whose_sizes_all_change_together_loads_only_matching_weights(
+        cnn_folder):
+    # a coherent description with other sizes: the weights in weights.npz no longer fit it
+    spec = spec_of(cnn_folder)
+    conv_config(spec).update(out_channels=4)
+    spec["layers"][4]["config"].update(n_inputs=36)
+    write_spec(cnn_folder, spec)
+    refused(cnn_folder, r"0.weights has shape \(2, 1, 3, 3\) float32, model.json says "
+                        r"\(4, 1, 3, 3\) float32")
 
 
 # --- weights.npz -------------------------------------------------------------------------------
@@ -217,6 +291,36 @@ def test_a_tiny_model_json_declaring_a_huge_layer_fails_fast(folder, n_inputs, n
     assert out.startswith("ModelFileError") and match in out, out
 
 
+@pytest.mark.parametrize("config, match", [
+    ({"in_channels": 10 ** 6, "out_channels": 10 ** 6, "kernel_size": 5},
+     f"at most {MAX_PARAMETERS:,}"),
+    ({"in_channels": 1, "out_channels": 1, "kernel_size": [10 ** 6, 10 ** 6]},
+     f"at most {MAX_PARAMETERS:,}"),
+    ({"in_channels": 1, "out_channels": 10 ** 11, "kernel_size": 1}, f"at most {MAX_PARAMETERS:,}"),
+    ({"in_channels": 1, "out_channels": 2, "kernel_size": 10 ** 12}, "integer with 13 digits"),
+])
+def test_a_tiny_model_json_declaring_a_huge_convolution_fails_fast(cnn_folder, config, match):
+    spec = spec_of(cnn_folder)
+    spec.update(input_shape=None)
+    spec["layers"] = [{"type": "Conv2D", "config": config}]
+    write_spec(cnn_folder, spec)
+    assert len((cnn_folder / "model.json").read_bytes()) < 300
+    out = load_in_child(cnn_folder)
+    assert out.startswith("ModelFileError") and match in out, out
+
+
+def test_huge_sizes_that_allocate_nothing_load_within_the_memory_limit(cnn_folder):
+    # images of 10¹¹ × 10¹¹ pixels: the layers' parameters stay small, and nothing is allocated
+    # for the images until images of that size arrive
+    spec = spec_of(cnn_folder)
+    spec.update(input_shape=[1, 10 ** 11, 10 ** 11])
+    spec["layers"] = spec["layers"][:3]
+    write_spec(cnn_folder, spec)
+    with np.load(cnn_folder / "weights.npz") as stored:
+        np.savez(cnn_folder / "weights.npz", **{k: stored[k] for k in ("0.weights", "0.biases")})
+    assert load_in_child(cnn_folder) == "loaded"
+
+
 def test_a_zip_bomb_member_is_never_decompressed(folder):
     # 0.weights.npy with the right header, followed by 2.5 GiB of zeros (about 2.5 MB deflated)
     with np.load(folder / "weights.npz") as stored:
@@ -320,9 +424,10 @@ def damage(data, rng):
     return bytes(data)
 
 
-def test_randomly_damaged_folders_load_or_raise_only_model_file_error(tmp_path):
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_randomly_damaged_folders_load_or_raise_only_model_file_error(tmp_path, kind):
     trials = int(os.environ.get("NNLIB_FUZZ_TRIALS", 300))
-    model = build_model(hidden=16, seed=0)
+    model = build_model(hidden=16, seed=0) if kind == "mlp" else small_cnn()
     source = model.save(tmp_path / "source")
     files = {name: (source / name).read_bytes() for name in ("model.json", "weights.npz")}
     rng = np.random.default_rng(0)
@@ -344,7 +449,7 @@ def test_randomly_damaged_folders_load_or_raise_only_model_file_error(tmp_path):
             assert "\n" not in str(err)
             outcomes["ModelFileError"] += 1
     assert sum(outcomes.values()) == trials  # any other exception has failed the test already
-    print(trials, "damaged folders:", outcomes)
+    print(trials, f"damaged folders of the {kind}:", outcomes)
 
 
 def test_load_leaves_the_old_folder_of_a_live_save_alone(folder):

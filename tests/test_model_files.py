@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nnlib import Dense, Model, ModelFileError, ReLU, Softmax
-from nnlib.train import build_model
+from nnlib.train import build_cnn, build_model
 
 
 @pytest.fixture
@@ -48,6 +48,49 @@ def test_file_format_is_json_plus_npz_without_pickles(model, tmp_path):
                                  "config": {"n_inputs": 784, "n_outputs": 16, "dtype": "float32"}}
     with np.load(tmp_path / "m" / "weights.npz", allow_pickle=False) as f:
         assert sorted(f.files) == ["0.biases", "0.weights", "2.biases", "2.weights"]
+
+
+def test_a_version_1_folder_written_by_an_older_nnlib_still_loads(x, tmp_path):
+    # model.json exactly as nnlib 1.0 wrote it, before format version 2 existed
+    folder = tmp_path / "old"
+    folder.mkdir()
+    layers = [{"type": "Dense", "config": {"n_inputs": 784, "n_outputs": 3, "dtype": "float32"}},
+              {"type": "ReLU", "config": {}}, {"type": "Dropout", "config": {"rate": 0.5}},
+              {"type": "Dense", "config": {"n_inputs": 3, "n_outputs": 10, "dtype": "float32"}},
+              {"type": "Softmax", "config": {}}]
+    (folder / "model.json").write_text(json.dumps(
+        {"format": "nnlib-model", "version": 1, "input_shape": 784, "layers": layers}, indent=2))
+    rng = np.random.default_rng(0)
+    arrays = {"0.weights": rng.standard_normal((784, 3)).astype(np.float32),
+              "0.biases": rng.standard_normal(3).astype(np.float32),
+              "3.weights": rng.standard_normal((3, 10)).astype(np.float32),
+              "3.biases": rng.standard_normal(10).astype(np.float32)}
+    np.savez(folder / "weights.npz", **arrays)
+    loaded = Model.load(folder)
+    assert repr(loaded) == ("Model([Dense(784 → 3), ReLU(), Dropout(0.5), Dense(3 → 10), "
+                            "Softmax()])") and loaded.input_shape == 784
+    hidden = np.maximum(x @ arrays["0.weights"] + arrays["0.biases"], 0)
+    np.testing.assert_allclose(loaded.forward(x).argmax(axis=1),
+                               (hidden @ arrays["3.weights"] + arrays["3.biases"]).argmax(axis=1))
+
+
+def test_save_writes_version_1_unless_the_model_needs_version_2(model, tmp_path):
+    # version 1 keeps a multilayer perceptron's folder readable by an nnlib without version 2
+    model.save(tmp_path / "mlp")
+    build_cnn().save(tmp_path / "cnn")
+    Model([Dense(784, 2, rng=0)], input_shape=(784,)).save(tmp_path / "tuple")
+    specs = {name: json.loads((tmp_path / name / "model.json").read_text())
+             for name in ("mlp", "cnn", "tuple")}
+    versions = {name: spec["version"] for name, spec in specs.items()}
+    assert versions == {"mlp": 1, "cnn": 2, "tuple": 2}
+    assert specs["tuple"]["input_shape"] == [784]
+    assert Model.load(tmp_path / "tuple").input_shape == (784,)
+
+
+def test_version_2_also_reads_a_multilayer_perceptron(model, x, tmp_path):
+    model.save(tmp_path / "m")
+    _edit_spec(tmp_path / "m", lambda s: s.update(version=2))
+    np.testing.assert_array_equal(Model.load(tmp_path / "m").forward(x), model.forward(x))
 
 
 def test_saving_over_a_model_replaces_it(model, x, tmp_path):
@@ -117,9 +160,18 @@ def _edit_spec(folder, change):
 
 def test_unknown_layer_type_is_named_not_replaced_by_the_previous_layer(model, tmp_path):
     model.save(tmp_path / "m")
-    _edit_spec(tmp_path / "m", lambda s: s["layers"][1].update(type="Conv2D"))
-    with pytest.raises(ModelFileError, match=r"layer 1 has unknown type 'Conv2D'; "
-                                             r"nnlib knows Dense, ReLU, Softmax"):
+    _edit_spec(tmp_path / "m", lambda s: s["layers"][1].update(type="LeakyReLU"))
+    with pytest.raises(ModelFileError, match=r"layer 1 has unknown type 'LeakyReLU'; "
+                                             r"nnlib knows Dense, ReLU, Softmax, Dropout, Conv2D, "
+                                             r"MaxPool2D, Flatten"):
+        Model.load(tmp_path / "m")
+
+
+def test_a_version_1_file_cannot_hold_the_layers_of_version_2(model, tmp_path):
+    model.save(tmp_path / "m")
+    _edit_spec(tmp_path / "m", lambda s: s["layers"][1].update(type="Flatten"))
+    with pytest.raises(ModelFileError, match=r"layer 1 is a Flatten, which needs format version 2; "
+                                             r"the file says version 1"):
         Model.load(tmp_path / "m")
 
 
@@ -165,7 +217,8 @@ def test_weights_with_a_wrong_shape_are_reported(tmp_path):
 def test_wrong_format_version_is_reported(model, tmp_path):
     model.save(tmp_path / "m")
     _edit_spec(tmp_path / "m", lambda s: s.update(version=99))
-    with pytest.raises(ModelFileError, match="format version 99; this nnlib reads version 1"):
+    with pytest.raises(ModelFileError,
+                       match="format version 99; this nnlib reads versions 1 and 2"):
         Model.load(tmp_path / "m")
 
 

@@ -122,6 +122,19 @@ def test_training_from_the_terminal_saves_a_loadable_model(tmp_path):
     assert abs(acc * 100 - reported) < 0.01 and acc > 0.9
 
 
+def test_training_a_cnn_from_the_terminal_saves_a_loadable_model(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "nnlib.train", "--model", "cnn", "--epochs", "1",
+                          "--hidden", "32", "--save", str(tmp_path / "cnn")], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    reported = float(out.stdout.split("test accuracy")[1].split("%")[0])
+    (_, _), (x_test, y_test) = load_mnist()
+    loaded = Model.load(tmp_path / "cnn")
+    assert type(loaded.layers[0]).__name__ == "Conv2D" and loaded.input_shape == (1, 28, 28)
+    _, acc = loaded.evaluate(preprocess(x_test, keep_shape=True), y_test)
+    assert abs(acc * 100 - reported) < 0.01 and acc > 0.97
+
+
 def test_terminal_trainer_reports_bad_options_in_one_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "nnlib.train", "--batch-size", "0",
                           "--save", str(tmp_path / "m")], capture_output=True, text=True)
