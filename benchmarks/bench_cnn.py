@@ -43,7 +43,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
-from bench_side_by_side import (available, interleaved, print_header,  # noqa: E402
+from bench_side_by_side import (available, interleaved, print_header, torch_epoch,  # noqa: E402
                                 print_table, ratio_line)
 from nnlib import Adam, load_mnist, preprocess  # noqa: E402
 from nnlib.train import build_cnn  # noqa: E402
@@ -90,20 +90,7 @@ def torch_epochs(x, y, weights, batch_size, seed):
     xt, yt, gen = torch.from_numpy(x), torch.from_numpy(y), torch.Generator()
     gen.manual_seed(seed)
 
-    def epoch():
-        net.train()
-        perm, total, correct = torch.randperm(len(xt), generator=gen), 0.0, 0
-        for i in range(0, len(xt), batch_size):
-            xb, yb = xt[perm[i:i + batch_size]], yt[perm[i:i + batch_size]]
-            optimizer.zero_grad(set_to_none=True)
-            out = net(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(yb)
-            correct += int((out.argmax(dim=1) == yb).sum())
-        return total / len(xt), correct / len(xt)
-    return epoch
+    return lambda: torch_epoch(net, optimizer, loss_fn, xt, yt, gen, batch_size)
 
 
 def keras_epochs(x, y, weights, batch_size, seed):

@@ -90,19 +90,24 @@ def torch_epochs(x, y, w, batch_size, seed):
     xt, yt, gen = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), torch.Generator()
     gen.manual_seed(seed)
 
-    def epoch():
-        perm, total, correct = torch.randperm(len(xt), generator=gen), 0.0, 0
-        for i in range(0, len(xt), batch_size):
-            xb, yb = xt[perm[i:i + batch_size]], yt[perm[i:i + batch_size]]  # as the flat loop
-            optimizer.zero_grad(set_to_none=True)
-            out = net(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(yb)
-            correct += int((out.argmax(dim=1) == yb).sum())
-        return total / len(xt), correct / len(xt)
-    return epoch
+    return lambda: torch_epoch(net, optimizer, loss_fn, xt, yt, gen, batch_size)
+
+
+def torch_epoch(net, optimizer, loss_fn, xt, yt, gen, batch_size):
+    """One epoch of PyTorch training over batches of one permutation: (mean loss, accuracy)."""
+    import torch
+    net.train()
+    perm, total, correct = torch.randperm(len(xt), generator=gen), 0.0, 0
+    for i in range(0, len(xt), batch_size):
+        xb, yb = xt[perm[i:i + batch_size]], yt[perm[i:i + batch_size]]  # as the flat loop
+        optimizer.zero_grad(set_to_none=True)
+        out = net(xb)
+        loss = loss_fn(out, yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(yb)
+        correct += int((out.argmax(dim=1) == yb).sum())
+    return total / len(xt), correct / len(xt)
 
 
 def keras_epochs(x, y, w, batch_size, seed):
