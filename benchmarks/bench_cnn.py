@@ -163,6 +163,17 @@ def profile_layers(x, y, weights, batch_size, steps=150):
     return {key: value * batch_size / n for key, value in table.items()}, total * batch_size / n
 
 
+def median_time(fn, repeats):
+    """Median seconds of ``repeats`` calls of fn, after one call to warm up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def profile_steps(batch_size, repeats=50):
     """Seconds per call of each step inside Conv2D and MaxPool2D, on the shapes of chapter 15's
     CNN, written out as in nnlib/layers.py and timed one by one (median of ``repeats``)."""
@@ -170,13 +181,7 @@ def profile_steps(batch_size, repeats=50):
     results = {}
 
     def median(fn):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return float(np.median(times))
+        return median_time(fn, repeats)
 
     for c, f, size in ((1, 16, 28), (16, 32, 12)):
         out = size - 4
@@ -216,13 +221,7 @@ def profile_tricks(batch_size, repeats=50):
     n, c, f, size, out = batch_size, 16, 32, 12, 8
 
     def median(fn):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return float(np.median(times))
+        return median_time(fn, repeats)
 
     nchw = rng.random((n, c, size, size), dtype=np.float32)       # (N, C, H, W) in memory
     nhwc = np.ascontiguousarray(nchw.transpose(0, 2, 3, 1))       # (N, H, W, C) in memory

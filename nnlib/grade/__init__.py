@@ -10,6 +10,7 @@ instructor's check, judged from its result object (``probe.py``). An exercise th
 ``timeout`` and the others are still graded.
 """
 
+import functools
 import json
 import os
 import queue
@@ -74,6 +75,7 @@ class Row:
     seconds: float = 0.0
 
 
+@functools.lru_cache(maxsize=None)   # read once per chapter, not once per submission
 def chapter_plan(solution):
     """The chapter's steps in order, up to its last check: ("setup", source) for the chapter's
     own cells and ("exercise", Exercise) for each exercise with the check cell right under it."""
@@ -101,7 +103,7 @@ def chapter_plan(solution):
     # what comes after the last check grades nothing (in chapters 08 and 13: the long training)
     while steps and steps[-1][0] == "setup":
         steps.pop()
-    return steps
+    return tuple(steps)
 
 
 def find_solution(notebook_path, notebook):
