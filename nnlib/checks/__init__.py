@@ -26,3 +26,5 @@ from .ch10_save_and_load import check_load_model, check_save_model
 from .ch08_training_loop import check_fit, check_minibatches, check_train_epoch, check_train_step
 from .ch13_beyond_sgd import (check_adam, check_dropout, check_early_stopping,
                               check_weight_decay_step)
+from .ch14_convolution import (check_conv2d_backward, check_conv2d_forward, check_correlate2d,
+                               check_im2col, check_maxpool_backward, check_maxpool_forward)

@@ -50,6 +50,9 @@ REFERENCES = {
     "save_model": ["nnlib.model:Model.save", "nnlib.modelfile"],
     "load_model": ["nnlib.model:Model.load", "nnlib.modelfile"],
     "Adam": ["nnlib.optimizers:Adam"], "Dropout": ["nnlib.layers:Dropout"],
+    "correlate2d": ["nnlib.layers:Conv2D"], "im2col": ["nnlib.layers:Conv2D"],
+    "conv2d_forward": ["nnlib.layers:Conv2D"], "conv2d_backward": ["nnlib.layers:Conv2D"],
+    "maxpool_forward": ["nnlib.layers:MaxPool2D"], "maxpool_backward": ["nnlib.layers:MaxPool2D"],
 }
 
 
