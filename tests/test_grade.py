@@ -131,3 +131,34 @@ def test_a_renamed_submission_is_matched_to_its_chapter_by_its_cells(tmp_path):
     path = tmp_path / "alice.ipynb"
     nbformat.write(nb, path)
     assert find_solution(path, nb).name == CHAPTER.name
+
+
+def test_chapter_14_right_answers_pass_and_a_wrapped_conv2d_is_reported(tmp_path):
+    # the solution notebook as a submission, once as it is and once with conv2d_forward handing
+    # its work to nnlib's Conv2D
+    solution = nbformat.read(ROOT / "solutions" / "14_convolution.ipynb", as_version=4)
+    wrapped = copy.deepcopy(solution)
+    for cell in wrapped.cells:
+        if cell.cell_type == "code" and cell.source.startswith("def conv2d_forward"):
+            cell.source = ("import nnlib\n\ndef conv2d_forward(x, weights, biases):\n"
+                           "    layer = nnlib.Conv2D(weights.shape[1], weights.shape[0],\n"
+                           "                         weights.shape[2:], dtype=x.dtype)\n"
+                           "    layer.weights[...], layer.biases[...] = weights, biases\n"
+                           "    return layer.forward(x)")
+    paths = []
+    for name, nb in (("right", solution), ("wrapped", wrapped)):
+        (tmp_path / name).mkdir()
+        nbformat.write(nb, tmp_path / name / "14_convolution.ipynb")
+        paths.append(tmp_path / name / "14_convolution.ipynb")
+    out = tmp_path / "grades.csv"
+    run = subprocess.run([sys.executable, "-m", "nnlib.grade", *map(str, paths), "--out", str(out),
+                          "--timeout", "60", "--workers", "1"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = {(Path(r["submission"]).parent.name, r["exercise"]): r["status"]
+            for r in csv.DictReader(out.open(encoding="utf-8"))}
+    exercises = ["correlate2d", "im2col", "conv2d_forward", "conv2d_backward",
+                 "maxpool_forward", "maxpool_backward"]
+    assert [rows["right", e] for e in exercises] == ["pass"] * 6, rows
+    assert [rows["wrapped", e] for e in exercises] == ["pass", "pass", "uses-reference", "pass",
+                                                      "pass", "pass"], rows
