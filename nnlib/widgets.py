@@ -5,19 +5,32 @@ curves, one curve per run so runs can be compared. Introduced in chapter 11.
     pg = Playground(x_train, y_train, x_val, y_val)
     pg                                   # shows the controls, a status line and the plot
 
-The controls are ipywidgets, exposed as attributes: ``pg.learning_rate``, ``pg.batch_size``,
-``pg.hidden_units``, ``pg.epochs``, ``pg.train_size``, ``pg.optimizer``, ``pg.momentum`` and
-``pg.x_axis``. Setting ``pg.learning_rate.value = 0.01`` is exactly what moving the slider does.
-``pg.set(...)`` sets several at once and raises ValueError for a value the slider cannot take (a
-slider alone would silently clamp it). ``pg.train()``, ``pg.stop()`` and ``pg.clear()`` do what
-the buttons do; ``pg.wait()`` waits for the run in progress.
+The controls are ipywidgets, exposed as attributes: ``pg.model_kind``, ``pg.learning_rate``,
+``pg.batch_size``, ``pg.hidden_units``, ``pg.epochs``, ``pg.train_size``, ``pg.optimizer``,
+``pg.momentum`` and ``pg.x_axis``. Setting ``pg.learning_rate.value = 0.01`` is exactly what
+moving the slider does. ``pg.set(...)`` sets several at once (``model="cnn"`` sets
+``pg.model_kind``, since ``pg.model`` is the latest run's network) and raises ValueError for a
+value the control cannot take (a slider alone would silently clamp it). ``pg.train()``,
+``pg.stop()`` and ``pg.clear()`` do what the buttons do; ``pg.wait()`` waits for the run in
+progress.
 
-Each run trains a fresh ``nnlib.train.build_model(hidden_units, seed)`` with ``nnlib.SGD`` (plain
-or with momentum) or ``nnlib.Adam`` in a background thread, so the notebook stays responsive; the
-same seed for every run means two runs differ only in the settings you changed. The learning rate
-and the momentum may change while a run trains: the change acts at the next step, is marked on the
-curves and kept in the run (``Run.changes``, ``history["learning_rate"]``, its legend entry). The
-other settings are locked until the run ends.
+The model control chooses the network each run trains, from the same seed: "mlp" is
+``nnlib.train.build_model(hidden_units, seed)``, 784 → hidden ReLU → 10 softmax on flat images;
+"cnn" is ``nnlib.train.build_cnn(hidden_units, seed)``, chapter 15's convolutional network on
+(N, 1, 28, 28) images, where the hidden units are the width of its dense layer. The data may come
+flat, (N, 784), or as images, (N, 28, 28) or (N, 1, 28, 28); each run sees it in the shape its
+network takes, as a view of the same array. A CNN costs tens of times more per image than the
+MLP, so choosing it lowers the training images to 10 000 (and says so in the status line; the
+slider may go back up), and choosing the MLP again restores the number it had. Its curve points
+are measured on 500 of the validation images instead of 1 000, and a run spends at most about a
+fifth of its processor time on them.
+
+Each run trains its fresh network with ``nnlib.SGD`` (plain or with momentum) or ``nnlib.Adam``
+in a background thread, so the notebook stays responsive; the same seed for every run means two
+runs differ only in the settings you changed. The learning rate and the momentum may change while
+a run trains: the change acts at the next step, is marked on the curves and kept in the run
+(``Run.changes``, ``history["learning_rate"]``, its legend entry). The other settings, the model
+among them, are locked until the run ends. Stop acts between two batches.
 
 The plot is drawn off-screen by matplotlib (Agg) and sent as a PNG to an ``ipywidgets.Image``, a
 few times per second. A short script in the widget's HTML reports to the kernel how wide the
@@ -52,7 +65,7 @@ from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator, NullForma
 
 from ._validate import class_ids
 from .optimizers import SGD, Adam
-from .train import build_model
+from .train import build_cnn, build_model
 
 BATCH_SIZES = tuple(2 ** k for k in range(13))              # 1, 2, 4, …, 4096
 HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -64,7 +77,12 @@ MAX_EPOCHS = 100
 POINT_EVERY = 0.2            # a curve point every 0.2 s of training …
 POINTS_PER_EPOCH = 20        # … or every 1/20 of an epoch, if that comes sooner
 DRAW_EVERY = 0.25            # seconds between redraws of the plot
-VAL_POINTS = 1000            # validation images evaluated for each curve point
+VAL_POINTS = 1000            # validation images evaluated for each curve point …
+CNN_VAL_POINTS = 500         # … for a CNN, the first 500 of them: 1 000 cost it about 0.1 s
+VAL_COST = 4                 # a point waits for 4× its validation time of training: ≤ 1/5 of a run
+MODELS = {"mlp": "MLP", "cnn": "CNN"}
+CNN_TRAIN_SIZE = 10_000      # choosing the CNN lowers the training images to this many
+IMAGE_SHAPES = ((784,), (28, 28), (1, 28, 28))      # one image as the playground takes it
 EXPLODED = 10 * np.log(10)   # a loss 10× that of guessing uniformly: the run has diverged
 TRAJECTORY = 8               # the last steps before an explosion, drawn one point per step
 MAX_RUNS_SHOWN = 10          # the plot shows the latest 10 runs; pg.runs keeps them all
@@ -80,7 +98,9 @@ PALETTES = {False: ("#1f77b4", "#d9590b", "#2b8a2b", "#d62728", "#8a5cc2", "#8c5
             True: ("#5aa9e6", "#ffa24d", "#5cc85c", "#ff6b6b", "#b794f4", "#d4a373", "#f58ed8",
                    "#bdbdbd", "#d4d44a", "#4fd3e0")}
 LOCKED = "locked while a run trains: press Stop to change it"
-SETTINGS = ("optimizer", "learning_rate", "batch_size", "hidden_units", "train_size")
+HIDDEN_TIPS = {"mlp": "width of the hidden layer: 784 → hidden → 10",
+               "cnn": "width of the CNN's dense layer, after its convolutions: 512 → hidden → 10"}
+SETTINGS = ("model_kind", "optimizer", "learning_rate", "batch_size", "hidden_units", "train_size")
 WORDS = {"learning_rate": "learning rate", "momentum": "momentum"}
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -114,6 +134,7 @@ def _empty_history():
 class Run:
     """One training run: its settings, its curves (``history``) and how it ended.
 
+    ``model_kind`` is "mlp" or "cnn", and ``model`` the network it trained (an ``nnlib.Model``).
     ``outcome`` is "training", then "done", "stopped", "exploded" or "error". ``val_loss`` and
     ``val_accuracy`` are the run's final validation numbers (on every validation image when the
     run is done, else the last curve point). ``learning_rate`` and ``momentum`` are the values the
@@ -129,6 +150,7 @@ class Run:
     train_size: int
     optimizer: str = "SGD"
     momentum: float = 0.0
+    model_kind: str = "mlp"
     history: dict = field(default_factory=_empty_history)
     outcome: str = "training"
     val_loss: float = float("nan")
@@ -144,7 +166,9 @@ class Run:
                                            if c["setting"] == setting]
 
     def describe(self, setting):
-        """One setting as the legend writes it: 'lr 0.1 → 0.3', 'batch 32', '64 hidden'."""
+        """One setting as the legend writes it: 'CNN', 'lr 0.1 → 0.3', 'batch 32', '64 hidden'."""
+        if setting == "model_kind":
+            return MODELS[self.model_kind]
         if setting == "optimizer":
             return self.optimizer_name()
         if setting == "learning_rate":
@@ -167,6 +191,10 @@ class Run:
         text = f"#{self.number}  " + " · ".join(self.describe(s) for s in show)
         return f"{text.rstrip()} — {self.result()}" if self.result() else text.rstrip()
 
+    def network(self):
+        """The network in words: 'MLP, 64 hidden' or 'CNN, 128 hidden'."""
+        return f"{MODELS[self.model_kind]}, {self.hidden_units} hidden"
+
     def optimizer_name(self):
         """'SGD', 'SGD momentum 0.9' (or 'SGD momentum 0.9 → 0.5') or 'Adam'."""
         if self.optimizer == "SGD + momentum":
@@ -178,33 +206,35 @@ class Run:
                   "stopped": f"stopped, validation accuracy {self.val_accuracy:.2%}",
                   "exploded": "loss exploded", "training": "training …",
                   "error": f"error: {self.error}"}[self.outcome]
-        return (f"Run {self.number}: {self.optimizer_name()}, {self.describe('learning_rate')}, "
-                f"batch {self.batch_size}, "
-                f"{self.hidden_units} hidden, {_plural(self.epochs, 'epoch')} on "
-                f"{self.train_size:,} images"
+        return (f"Run {self.number}: {self.network()}, {self.optimizer_name()}, "
+                f"{self.describe('learning_rate')}, batch {self.batch_size}, "
+                f"{_plural(self.epochs, 'epoch')} on {self.train_size:,} images"
                 f" — {result} ({self.seconds:.1f} s)")
 
 
 class Playground:
-    """Train 784 → hidden ReLU → 10 softmax on MNIST with sliders and watch the curves live.
+    """Train 784 → hidden ReLU → 10 softmax (or chapter 15's CNN) on MNIST with sliders and watch
+    the curves live.
 
-    x_train (N, 784) floats in [0, 1] (``nnlib.preprocess``), y_train (N,) integer labels 0..9
-    (one-hot rows are accepted too); the same for x_val, y_val. ``seed`` fixes the initial weights,
-    the shuffling and the validation images plotted. The other keywords set the sliders.
+    x_train floats in [0, 1] (``nnlib.preprocess``), flat (N, 784) or images (N, 28, 28) or
+    (N, 1, 28, 28); y_train (N,) integer labels 0..9 (one-hot rows are accepted too); the same for
+    x_val, y_val. ``seed`` fixes the initial weights, the shuffling and the validation images
+    plotted. ``model`` is "mlp" or "cnn"; the other keywords set the sliders (``train_size``: all
+    the training images for the MLP, at most 10 000 for the CNN).
 
     Display it (``pg`` as a cell's last line, or ``display(pg)``) to get the controls, a status
     line and the plot. Introduced in chapter 11.
 
     The controls are the widgets themselves; set their ``.value`` (``pg.epochs.value = 3``) or
-    use ``set``: ``learning_rate``, ``batch_size``, ``hidden_units``, ``epochs``, ``train_size``,
-    ``optimizer``, ``momentum``, ``x_axis``. Buttons: ``train_button``, ``stop_button``,
-    ``clear_button``; methods ``train``, ``stop``, ``clear`` do the same and ``wait`` waits for a
-    run to end. Results: ``runs`` (every Run until cleared), ``history`` and ``model`` (of the
-    latest run), ``is_training``; ``plot`` (Image), ``status`` (HTML: what happened last) and
-    ``progress`` (HTML: the latest numbers).
+    use ``set``: ``model`` (the control ``model_kind``), ``learning_rate``, ``batch_size``,
+    ``hidden_units``, ``epochs``, ``train_size``, ``optimizer``, ``momentum``, ``x_axis``.
+    Buttons: ``train_button``, ``stop_button``, ``clear_button``; methods ``train``, ``stop``,
+    ``clear`` do the same and ``wait`` waits for a run to end. Results: ``runs`` (every Run until
+    cleared), ``history`` and ``model`` (of the latest run), ``is_training``; ``plot`` (Image),
+    ``status`` (HTML: what happened last) and ``progress`` (HTML: the latest numbers).
     """
 
-    def __init__(self, x_train, y_train, x_val, y_val, *, seed=0, learning_rate=0.1,
+    def __init__(self, x_train, y_train, x_val, y_val, *, seed=0, model="mlp", learning_rate=0.1,
                  batch_size=32, hidden_units=64, epochs=5, train_size=None, optimizer="SGD",
                  momentum=0.9):
         self._x_train, self._y_train = _check_data(x_train, y_train, "x_train", "y_train")
@@ -224,18 +254,27 @@ class Playground:
         self._start_lock = threading.Lock()
         self._plot_lock = threading.RLock()
         self._view_now = dict(DEFAULT_VIEW)
+        self._mlp_train_size = None    # the MLP's training images while the CNN's 10 000 hold
         self._build_widgets()
-        self.set(learning_rate=learning_rate, batch_size=batch_size, hidden_units=hidden_units,
-                 epochs=epochs, train_size=len(self._x_train) if train_size is None else train_size,
-                 optimizer=optimizer, momentum=momentum)
+        self.set(model=model, learning_rate=learning_rate, batch_size=batch_size,
+                 hidden_units=hidden_units, epochs=epochs, optimizer=optimizer, momentum=momentum)
+        if train_size is not None:
+            self.set(train_size=train_size)
         self._busy(False)
         self._setup_figure()
-        self._say("Set the sliders and press <b>Train</b>.")
+        if self._mlp_train_size is None:    # else the status line says why there are fewer images
+            self._say("Set the sliders and press <b>Train</b>.")
         self._draw()
 
     # --- the widgets ----------------------------------------------------------------------------
     def _build_widgets(self):
         style = {"description_width": "initial"}
+        self.model_kind = widgets.ToggleButtons(
+            options=[(name, kind) for kind, name in MODELS.items()], value="mlp",
+            description="model", style=style, tooltip="the network each run trains",
+            tooltips=["784 → hidden → 10, chapter 08's network",
+                      "two convolutions with max pooling, then the dense layer: chapter 15's "
+                      "network (slower)"])
         self.learning_rate = widgets.FloatLogSlider(
             value=0.1, base=10, min=np.log10(LEARNING_RATES[0]), max=np.log10(LEARNING_RATES[1]),
             step=0.1, readout=True, readout_format=".2", description="learning rate",
@@ -246,7 +285,7 @@ class Playground:
             continuous_update=False, style=style, tooltip="images per update")
         self.hidden_units = widgets.SelectionSlider(
             options=HIDDEN_UNITS, value=64, description="hidden units", readout=True,
-            continuous_update=False, style=style, tooltip="width of the hidden layer")
+            continuous_update=False, style=style, tooltip=HIDDEN_TIPS["mlp"])
         self.epochs = widgets.IntSlider(
             value=5, min=1, max=MAX_EPOCHS, description="epochs", readout=True,
             continuous_update=False, style=style, tooltip="passes over the training images")
@@ -262,10 +301,13 @@ class Playground:
             description="momentum", continuous_update=False, style=style,
             tooltip="for SGD + momentum; may change while a run trains")
         self.optimizer.observe(lambda _: self._busy(self.is_training), names="value")
+        self.model_kind.observe(self._on_model, names="value")
+        self.train_size.observe(self._on_train_size, names="value")
         self.x_axis = widgets.ToggleButtons(options=["epochs", "seconds"], value="epochs",
                                             description="x axis", style=style,
                                             tooltips=["plot against epochs",
                                                       "plot against seconds of training"])
+        self.x_axis.add_class("nnlib-x-axis")
         self.train_button = widgets.Button(description="Train", icon="play",
                                            button_style="success",
                                            tooltip="train a new network with these settings")
@@ -292,19 +334,21 @@ class Playground:
 
         self._sliders = (self.learning_rate, self.batch_size, self.hidden_units, self.epochs,
                          self.train_size, self.optimizer, self.momentum)
-        self._locked = (self.batch_size, self.hidden_units, self.epochs, self.train_size,
-                        self.optimizer)
+        self._locked = (self.model_kind, self.batch_size, self.hidden_units, self.epochs,
+                        self.train_size, self.optimizer)
         self._tips = {control: control.tooltip for control in self._locked}
+        self._button_tips = list(self.model_kind.tooltips)
         # each slider's range in its own units, for screen readers (a slider knows positions)
         ranges = {"learning rate": list(LEARNING_RATES),
                   "batch size": [BATCH_SIZES[0], BATCH_SIZES[-1]],
                   "hidden units": [HIDDEN_UNITS[0], HIDDEN_UNITS[-1]],
                   "epochs": [1, MAX_EPOCHS], "training images": [self.train_size.options[0], n],
                   "momentum": [0.0, MAX_MOMENTUM]}
-        controls = widgets.Box([*self._sliders, self.x_axis]).add_class("nnlib-controls")
+        # the settings of a run in a grid; the x axis, a setting of the plot, by the buttons
+        controls = widgets.Box([self.model_kind, *self._sliders]).add_class("nnlib-controls")
         report = widgets.VBox([self.status, self.progress]).add_class("nnlib-report")
-        bar = widgets.Box([self.train_button, self.stop_button, self.clear_button, report]
-                          ).add_class("nnlib-bar")
+        bar = widgets.Box([self.train_button, self.stop_button, self.clear_button, self.x_axis,
+                           report]).add_class("nnlib-bar")
         self.widget = widgets.VBox([widgets.HTML(_page(ranges)), controls, bar, self.plot,
                                     self._plot_text, self._view],
                                    layout=widgets.Layout(width="100%"))
@@ -330,17 +374,23 @@ class Playground:
 
     # --- settings -------------------------------------------------------------------------------
     def set(self, **settings):
-        """Set controls by name (learning_rate, batch_size, hidden_units, epochs, train_size,
-        optimizer, momentum, x_axis); ValueError for an unknown name or a value the control
-        cannot take."""
-        names = ("learning_rate", "batch_size", "hidden_units", "epochs", "train_size",
+        """Set controls by name (model, learning_rate, batch_size, hidden_units, epochs,
+        train_size, optimizer, momentum, x_axis); ValueError for an unknown name or a value the
+        control cannot take. ``model`` ("mlp" or "cnn", in either case) is set first, so that a
+        ``train_size`` given with it is kept."""
+        names = ("model", "learning_rate", "batch_size", "hidden_units", "epochs", "train_size",
                  "optimizer", "momentum", "x_axis")
-        for name, value in settings.items():
+        for name in settings:
             if name not in names:
                 raise ValueError(f"Playground has no setting {name!r}; "
                                  f"choose from {', '.join(names)}")
-            widget = getattr(self, name)
-            if name == "learning_rate":
+        for name, value in sorted(settings.items(), key=lambda item: item[0] != "model"):
+            widget = getattr(self, "model_kind" if name == "model" else name)
+            if name == "model":
+                if not isinstance(value, str) or value.lower() not in MODELS:
+                    raise ValueError(f"model must be 'mlp' or 'cnn', got {value!r}")
+                value = value.lower()
+            elif name == "learning_rate":
                 lo, hi = LEARNING_RATES
                 if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
                         or not lo <= value <= hi:
@@ -366,7 +416,8 @@ class Playground:
         return self
 
     def _settings(self):
-        return {"learning_rate": float(self.learning_rate.value),
+        return {"model_kind": self.model_kind.value,
+                "learning_rate": float(self.learning_rate.value),
                 "batch_size": int(self.batch_size.value),
                 "hidden_units": int(self.hidden_units.value),
                 "epochs": int(self.epochs.value), "train_size": int(self.train_size.value),
@@ -384,8 +435,8 @@ class Playground:
     def history(self):
         """Curves of the latest run: lists ``loss``, ``accuracy`` (training, averaged over the
         batches since the previous point), ``val_loss``, ``val_accuracy`` (on a fixed set of up to
-        1 000 validation images), ``epoch`` and ``seconds`` for each point, and the
-        ``learning_rate`` and ``momentum`` in use at each point."""
+        1 000 validation images, 500 of them for a CNN), ``epoch`` and ``seconds`` for each point,
+        and the ``learning_rate`` and ``momentum`` in use at each point."""
         with self._plot_lock:
             if not self.runs:
                 return _empty_history()
@@ -413,7 +464,8 @@ class Playground:
             self._busy(True)
             live = ("learning rate and momentum" if run.optimizer == "SGD + momentum"
                     else "the learning rate")
-            self._say(f"<b>Run {run.number}</b> training: {live} can change, the rest is locked")
+            self._say(f"<b>Run {run.number}</b> ({run.network()}) training: {live} can "
+                      f"change, the rest is locked")
             self.progress.value = ""
             self._thread = threading.Thread(target=self._run, args=(run,), daemon=True,
                                             name=f"nnlib-playground-run-{run.number}")
@@ -468,7 +520,32 @@ class Playground:
                 control.add_class("nnlib-locked")
             else:
                 control.remove_class("nnlib-locked")
+        self.model_kind.tooltips = ([LOCKED] * len(MODELS) if busy else self._button_tips)
         self.momentum.disabled = self.optimizer.value != "SGD + momentum"
+
+    def _on_model(self, change):
+        """The hidden units' tooltip names the layer they set. Choosing the CNN lowers the
+        training images to 10 000, and choosing the MLP again gives back the number it had,
+        unless the slider was moved in between; the status line says so."""
+        kind = change["new"]
+        self._tips[self.hidden_units] = HIDDEN_TIPS[kind]
+        if not self.hidden_units.disabled:
+            self.hidden_units.tooltip = HIDDEN_TIPS[kind]
+        size = self.train_size.value
+        if kind == "cnn" and size > CNN_TRAIN_SIZE:
+            self.train_size.value = CNN_TRAIN_SIZE
+            self._mlp_train_size = size      # after the change: _on_train_size forgets it
+            self._say(f"CNN chosen: training images lowered from {size:,} to "
+                      f"{CNN_TRAIN_SIZE:,} to keep runs short (a CNN takes tens of times longer "
+                      f"per image); move the slider up to train on more.")
+        elif kind == "mlp" and self._mlp_train_size is not None:
+            restored, self._mlp_train_size = self._mlp_train_size, None
+            self.train_size.value = restored
+            self._say(f"MLP chosen: training images back to {restored:,}.")
+
+    def _on_train_size(self, _):
+        """A training-image count set by hand is kept when the MLP is chosen again."""
+        self._mlp_train_size = None
 
     def _run(self, run):
         start = time.perf_counter()
@@ -485,21 +562,33 @@ class Playground:
         finally:
             self._busy(False)
 
+    def _data(self, kind):
+        """The training images, the validation images and those measured for each curve point,
+        in the shape the ``kind`` of network takes: views of the same arrays, not copies."""
+        if kind == "mlp":
+            return self._x_train, self._x_val, self._x_val_points
+        return (self._x_train.reshape(-1, 1, 28, 28), self._x_val.reshape(-1, 1, 28, 28),
+                self._x_val_points[:CNN_VAL_POINTS].reshape(-1, 1, 28, 28))
+
     def _train(self, run, start):
-        model = run.model = build_model(run.hidden_units, self.seed)
+        build = build_cnn if run.model_kind == "cnn" else build_model
+        model = run.model = build(run.hidden_units, self.seed)
         optimizer = (Adam(run.learning_rate) if run.optimizer == "Adam"
                      else SGD(run.learning_rate, momentum=run.momentum))
         rng = np.random.default_rng(self.seed)
+        x_train, x_val, x_points = self._data(run.model_kind)
         images = self._train_order[:run.train_size]
         n = len(images)
         # the untrained network: a first point at epoch 0, on as many training as validation images
-        first = images[:VAL_POINTS]
-        loss, acc = model.evaluate(self._x_train[first], self._y_train[first])
-        self._point(run, optimizer, 0.0, time.perf_counter() - start, loss, acc, model)
+        first = images[:len(x_points)]
+        loss, acc = model.evaluate(x_train[first], self._y_train[first])
+        self._point(run, optimizer, 0.0, time.perf_counter() - start, loss, acc, (model, x_points))
+        val_seconds = 0.0     # a new network's first measurings are slow: a poor estimate
         recent = loss
         self._show_progress(run)
         next_draw = self._draw_timed()
-        last_point, seen = time.perf_counter(), 0
+        last_point = measured = time.perf_counter()
+        seen = 0
         total_loss = total_acc = 0.0
         steps = deque(maxlen=TRAJECTORY)     # (epoch, seconds, loss, accuracy) since the last point
         # a point averages the training loss over at least 1 000 images (or the whole epoch):
@@ -514,7 +603,7 @@ class Playground:
                     break
                 self._apply_live(run, optimizer, seen / n, start)
                 batch = order[begin:begin + run.batch_size]
-                x, y = self._x_train[batch], self._y_train[batch]
+                x, y = x_train[batch], self._y_train[batch]
                 try:
                     loss, acc = model.train_step(x, y, optimizer)
                 except FloatingPointError:  # loss above 1000: train_step refused the update …
@@ -537,9 +626,13 @@ class Playground:
                 total_acc += acc * len(batch)
                 count += len(batch)
                 now = time.perf_counter()
-                if count >= min_count and (count >= per_point or now - last_point >= POINT_EVERY):
-                    self._point(run, optimizer, seen / n, now - start, total_loss / count,
-                                total_acc / count, model)
+                # measuring a point's validation images takes a CNN as long as training on
+                # hundreds of images: train VAL_COST times as long as that between two points
+                if count >= min_count and now - measured >= VAL_COST * val_seconds and (
+                        count >= per_point or now - last_point >= POINT_EVERY):
+                    val_seconds = self._point(run, optimizer, seen / n, now - start,
+                                              total_loss / count, total_acc / count,
+                                              (model, x_points))
                     steps.clear()
                     total_loss = total_acc = 0.0
                     count = 0
@@ -547,13 +640,15 @@ class Playground:
                     if now >= next_draw:
                         self._show_progress(run)
                         next_draw = self._draw_timed()
+                    measured = time.perf_counter()
             if run.outcome == "stopped":
                 break
         if count:
             self._point(run, optimizer, seen / n, time.perf_counter() - start, total_loss / count,
-                        total_acc / count, model)
+                        total_acc / count, (model, x_points))
         if run.outcome != "stopped":
-            run.val_loss, run.val_accuracy = model.evaluate(self._x_val, self._y_val)
+            self.progress.value = f"measuring all {len(x_val):,} validation images …"
+            run.val_loss, run.val_accuracy = model.evaluate(x_val, self._y_val)
             run.outcome = "done"
 
     def _apply_live(self, run, optimizer, epoch, start):
@@ -580,11 +675,15 @@ class Playground:
         end = time.perf_counter()
         return begin + max(DRAW_EVERY, 3 * (end - begin))
 
-    def _point(self, run, optimizer, epoch, seconds, loss, acc, model=None):
-        """Add a curve point; with ``model``, measure the validation images too."""
+    def _point(self, run, optimizer, epoch, seconds, loss, acc, measure=None):
+        """Add a curve point; with ``measure`` = (model, validation images), measure those too.
+        Returns the processor time the measuring took: a moment spent waiting for the processor
+        (the kernel's other thread, another program) is not a cost of measuring."""
         val_loss = val_acc = float("nan")
-        if model is not None and np.isfinite(loss):
-            val_loss, val_acc = model.evaluate(self._x_val_points, self._y_val_points)
+        begin = time.thread_time()
+        if measure is not None and np.isfinite(loss):
+            model, x_points = measure
+            val_loss, val_acc = model.evaluate(x_points, self._y_val_points[:len(x_points)])
         with self._plot_lock:
             h = run.history
             h["epoch"].append(epoch)
@@ -595,8 +694,9 @@ class Playground:
             h["val_accuracy"].append(float(val_acc))
             h["learning_rate"].append(float(optimizer.learning_rate))
             h["momentum"].append(float(getattr(optimizer, "momentum", 0.0)))
-            if model is not None:
+            if measure is not None:
                 run.val_loss, run.val_accuracy = float(val_loss), float(val_acc)
+        return time.thread_time() - begin
 
     # --- the status line ------------------------------------------------------------------------
     def _say(self, text, alarm=False):
@@ -614,8 +714,8 @@ class Playground:
                 f"{h['seconds'][-1]:.1f} s")
 
     def _summary(self, run):
-        """How a run ended, short: the legend has its settings."""
-        name, h = f"<b>Run {run.number}</b>", run.history
+        """How a run ended, short: the network, and the legend has the other settings."""
+        name, h = f"<b>Run {run.number}</b> ({run.network()})", run.history
         if run.outcome == "done":
             return (f"{name} done: validation accuracy <b>{run.val_accuracy:.1%}</b> (all "
                     f"{len(self._x_val):,} images), {_plural(run.epochs, 'epoch')} in "
@@ -905,8 +1005,8 @@ class Playground:
                          f"{_plural(len(runs), 'run')}."]
         for run in reversed(runs[-3:]):
             h = run.history
-            name = f"Run {run.number} ({run.optimizer_name()}, {run.describe('learning_rate')}, " \
-                   f"batch {run.batch_size}, {run.hidden_units} hidden)"
+            name = (f"Run {run.number} ({run.network()}, {run.optimizer_name()}, "
+                    f"{run.describe('learning_rate')}, batch {run.batch_size})")
             if not h["epoch"]:
                 words.append(f"{name}: starting.")
             elif run.outcome == "exploded":
@@ -1048,11 +1148,13 @@ def _view_from(report):
 
 
 def _check_data(x, y, x_name, y_name):
-    """x as float32 (N, 784) and y as integer class ids (N,), or a one-line ValueError."""
+    """x as float32 (N, 784) and y as integer class ids (N,), or a one-line ValueError. Images
+    (N, 28, 28) or (N, 1, 28, 28) become rows of 784 pixels: a view when they are float32
+    already, so the playground holds one array of images whichever network a run trains."""
     x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != 784 or len(x) == 0:
-        raise ValueError(f"Playground expects {x_name} of shape (N, 784) as made by "
-                         f"nnlib.preprocess, got shape {x.shape}")
+    if x.ndim < 2 or x.shape[1:] not in IMAGE_SHAPES or len(x) == 0:
+        raise ValueError(f"Playground expects {x_name} of shape (N, 784), (N, 28, 28) or "
+                         f"(N, 1, 28, 28) as made by nnlib.preprocess, got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"{x_name} holds {x.dtype} values; scale the images to floats in [0, 1] "
                          "with nnlib.preprocess first")
@@ -1066,7 +1168,7 @@ def _check_data(x, y, x_name, y_name):
     if len(y) != len(x):
         raise ValueError(f"Playground got {len(x)} images in {x_name} but {len(y)} labels "
                          f"in {y_name}")
-    return np.ascontiguousarray(x, dtype=np.float32), y
+    return np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), 784), y
 
 
 # --- the page side ------------------------------------------------------------------------------
@@ -1075,13 +1177,16 @@ PADLOCK = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox
            "%3Cpath d='M3.5 7h9v8h-9z M5 7V5a3 3 0 0 1 6 0v2H9.5V5a1.5 1.5 0 0 0-3 0v2z'/%3E"
            "%3C/svg%3E")
 # The widget's look: controls in a grid (label above slider), as many columns as fit, fewer and
-# smaller in a narrow widget; a focus ring that stands out; slider handles that stay visible,
-# locked or not, in the light and the dark theme.
+# smaller in a narrow widget; the x axis in the row of buttons, at its right end; a focus ring
+# that stands out; slider handles, and the chosen one of a row of toggle buttons, that stay
+# visible, locked or not, in the light and the dark theme.
 CSS = """
 .nnlib-playground { container-type: inline-size; --nnlib-focus: #0b57d0; --nnlib-alarm: #b3261e;
-  --nnlib-handle: #1a73e8; --nnlib-locked: #6b6b6b; }
+  --nnlib-handle: #1a73e8; --nnlib-locked: #6b6b6b; --nnlib-chosen: #1557b0;
+  --nnlib-on-chosen: #ffffff; }
 body[data-jp-theme-light="false"] .nnlib-playground { --nnlib-focus: #a8c7fa;
-  --nnlib-alarm: #ffb4ab; --nnlib-handle: #8ab4f8; --nnlib-locked: #a6a6a6; }
+  --nnlib-alarm: #ffb4ab; --nnlib-handle: #8ab4f8; --nnlib-locked: #a6a6a6;
+  --nnlib-chosen: #8ab4f8; --nnlib-on-chosen: #1f1f1f; }
 .nnlib-playground .nnlib-controls, .nnlib-playground .nnlib-bar { --nnlib-text: 16px; }
 .nnlib-playground .nnlib-controls { display: grid !important;
   grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 2px 20px; width: 100%; }
@@ -1102,12 +1207,24 @@ body[data-jp-theme-light="false"] .nnlib-playground { --nnlib-focus: #a8c7fa;
   gap: 3px; }
 .nnlib-playground .widget-toggle-button { flex: 1 1 0; width: auto !important; margin: 0;
   font-size: var(--nnlib-text); padding: 0 4px; height: 28px; }
+.nnlib-playground .widget-toggle-button.mod-active { background-color: var(--nnlib-chosen);
+  color: var(--nnlib-on-chosen); }
+.nnlib-playground .nnlib-locked .widget-toggle-button.mod-active {
+  background-color: var(--nnlib-locked); opacity: 1; }
 .nnlib-playground .nnlib-bar { display: flex !important; flex-wrap: wrap; align-items: center;
   gap: 4px 10px; margin: 8px 0 6px; width: 100%; }
 .nnlib-playground .nnlib-bar .widget-button { width: auto; height: 36px; margin: 0;
   padding: 0 14px; font-size: var(--nnlib-text); font-weight: 700; }
 .nnlib-playground .nnlib-report { display: block !important; flex: 1 1 300px; min-width: 0;
   margin: 0; font-size: var(--nnlib-text); line-height: 1.35; }
+.nnlib-playground .nnlib-bar .nnlib-x-axis { display: flex; flex: 0 0 auto; order: 1;
+  align-items: center; gap: 6px; width: auto; height: auto; margin: 0 0 0 auto; }
+.nnlib-playground .nnlib-bar .nnlib-x-axis .widget-label { width: auto !important;
+  max-width: none; height: auto; margin: 0; padding: 0; line-height: 1.25;
+  font-size: var(--nnlib-text); font-weight: 600; }
+.nnlib-playground .nnlib-bar .nnlib-x-axis > div { display: flex; gap: 3px; }
+.nnlib-playground .nnlib-bar .nnlib-x-axis .widget-toggle-button { flex: 0 0 auto;
+  min-width: 5.2em; }
 .nnlib-playground .nnlib-report > .widget-html,
 .nnlib-playground .nnlib-report .widget-html-content { display: inline; margin: 0; height: auto;
   line-height: inherit; font-size: inherit; white-space: normal; }
@@ -1120,7 +1237,8 @@ body[data-jp-theme-light="false"] .nnlib-playground { --nnlib-focus: #a8c7fa;
 .nnlib-playground .noUi-target[disabled] .noUi-handle {
   background-color: var(--nnlib-locked) !important; border-color: var(--nnlib-locked) !important; }
 .nnlib-playground .nnlib-locked .widget-readout::before,
-.nnlib-playground .nnlib-locked.widget-dropdown .widget-label::after {
+.nnlib-playground .nnlib-locked.widget-dropdown .widget-label::after,
+.nnlib-playground .nnlib-locked.widget-toggle-buttons .widget-label::after {
   content: ""; display: inline-block; width: 0.75em; height: 0.85em; margin: 0 0.3em;
   vertical-align: -0.05em; background-color: currentColor;
   -webkit-mask: url("PADLOCK") center / contain no-repeat;
@@ -1134,9 +1252,10 @@ body[data-jp-theme-light="false"] .nnlib-playground { --nnlib-focus: #a8c7fa;
   .nnlib-playground .nnlib-controls { grid-template-columns: repeat(auto-fill, minmax(124px, 1fr));
     gap: 0 12px; }
   .nnlib-playground .nnlib-controls .slider-container { margin-left: 6px; margin-right: 10px; }
-  .nnlib-playground .nnlib-bar { margin: 4px 0; }
+  .nnlib-playground .nnlib-bar { margin: 2px 0; }
   .nnlib-playground .nnlib-bar .widget-button { height: 30px; padding: 0 8px; }
   .nnlib-playground .nnlib-report { flex-basis: 100%; }
+  .nnlib-playground .nnlib-bar .nnlib-x-axis { order: 0; }
   .nnlib-playground .widget-toggle-button { padding: 0 1px; }
 }
 """.replace("PADLOCK", PADLOCK)

@@ -1,6 +1,6 @@
 """The training playground's logic, in-process: settings, runs, stop, explosions, clear, errors,
-settings changed during a run, and the plot drawn for the space and theme a page reports (sizes,
-contrast, nothing overlapping or cut off).
+settings changed during a run, the MLP and the CNN on flat or image-shaped data, and the plot
+drawn for the space and theme a page reports (sizes, contrast, nothing overlapping or cut off).
 
 The widgets live without a browser here; tests/test_playground_browser.py drives a real one.
 No test asserts a timing (benchmarks/bench_playground.py measures those).
@@ -20,7 +20,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")
 
-from nnlib import load_mnist, preprocess  # noqa: E402
+from nnlib import Conv2D, Dense, load_mnist, preprocess  # noqa: E402
 from nnlib.widgets import EXPLODED, LOCKED, Playground, contrast  # noqa: E402
 
 
@@ -191,6 +191,11 @@ def test_display_shows_the_widget_with_a_stable_text(pg):
     ({"train_size": 1234}, "train_size must be one of 100, 200, 500, 1000, 2000"),
     ({"x_axis": "steps"}, "x_axis must be one of epochs, seconds"),
     ({"dropout": 0.5}, "Playground has no setting 'dropout'"),
+    ({"model": "resnet"}, "model must be 'mlp' or 'cnn', got 'resnet'"),
+    ({"model": ""}, "model must be 'mlp' or 'cnn', got ''"),
+    ({"model": None}, "model must be 'mlp' or 'cnn', got None"),
+    ({"model": 1}, "model must be 'mlp' or 'cnn', got 1"),
+    ({"model_kind": "cnn"}, "Playground has no setting 'model_kind'; choose from model, "),
 ])
 def test_impossible_settings_raise_a_one_line_value_error(pg, settings, message):
     with pytest.raises(ValueError, match=message) as info:
@@ -198,13 +203,19 @@ def test_impossible_settings_raise_a_one_line_value_error(pg, settings, message)
     assert "\n" not in str(info.value)
 
 
+SHAPES = r"of shape \(N, 784\), \(N, 28, 28\) or \(N, 1, 28, 28\) as made by nnlib.preprocess"
+
+
 def bad_data(x, y, xv, yv):
     return [
-        ((x.reshape(-1, 28, 28), y, xv, yv), r"x_train of shape \(N, 784\).*\(2000, 28, 28\)"),
+        ((x.reshape(-1, 2, 28, 28), y, xv, yv), r"x_train " + SHAPES + r", got shape "
+                                                 r"\(1000, 2, 28, 28\)"),
+        ((x[:, :756].reshape(-1, 28, 27), y, xv, yv), r"got shape \(2000, 28, 27\)"),
+        ((x.reshape(-1), y, xv, yv), r"x_train of shape .*, got shape \(1568000,\)"),
         (((x * 255).astype(np.uint8), y, xv, yv), "uint8 values; scale the images"),
         ((x, y[:-1], xv, yv), "2000 images in x_train but 1999 labels"),
         ((x, y + 10, xv, yv), "labels from 10 to 19"),
-        ((x, y, xv[:0], yv[:0]), r"x_val of shape \(N, 784\)"),
+        ((x, y, xv[:0], yv[:0]), r"x_val " + SHAPES),
         ((x, y, xv[:, :100], yv), r"got shape \(500, 100\)"),
         ((x * 255, y, xv, yv), r"x_train looks unscaled \(max 255\): pass preprocess\(x\)"),
         ((x, y, xv * 255, yv), r"x_val looks unscaled \(max 255\)"),
@@ -213,7 +224,7 @@ def bad_data(x, y, xv, yv):
     ]
 
 
-@pytest.mark.parametrize("case", range(10))
+@pytest.mark.parametrize("case", range(12))
 def test_bad_data_raises_a_one_line_value_error(mnist_small, case):
     args, message = bad_data(*mnist_small)[case]
     with pytest.raises(ValueError, match=message) as info:
@@ -226,6 +237,7 @@ def test_bad_data_raises_a_one_line_value_error(mnist_small, case):
     ({"seed": 1.5}, "seed must be a non-negative integer"),
     ({"batch_size": 3}, "batch_size must be one of"),
     ({"train_size": 5000}, "train_size must be one of"),
+    ({"model": "rnn"}, "model must be 'mlp' or 'cnn', got 'rnn'"),
 ])
 def test_bad_keywords_raise_a_one_line_value_error(mnist_small, keywords, message):
     with pytest.raises(ValueError, match=message):
@@ -262,7 +274,7 @@ def test_the_optimizer_control_chooses_the_optimizer_and_names_it(pg, monkeypatc
     assert run.outcome == "done" and (run.optimizer, run.momentum) == (optimizer, momentum)
     assert type(made[0]).__name__ == optimizer.split()[0]
     assert getattr(made[0], "momentum", 0.0) == momentum
-    assert run.label().startswith(f"#1  {name} · lr 0.01") and name in repr(run)
+    assert run.label().startswith(f"#1  MLP · {name} · lr 0.01") and name in repr(run)
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -283,6 +295,7 @@ def test_every_slider_shows_its_value_and_the_status_line_is_above_the_plot(pg):
     sliders = [w for w in pg._sliders if hasattr(w, "readout")]
     assert len(sliders) == 6 and all(w.readout for w in sliders)
     order = list(in_display_order(pg.widget))
+    assert order.index(pg.model_kind) < order.index(pg.learning_rate)   # the model comes first
     assert order.index(pg.train_button) < order.index(pg.status) < order.index(pg.plot)
 
 
@@ -355,7 +368,8 @@ def test_momentum_changed_during_a_run_acts_and_is_kept(pg):
 
 def test_settings_a_run_cannot_change_are_locked_while_it_trains_and_say_so(pg):
     run = start_long_run(pg)
-    locked = (pg.batch_size, pg.hidden_units, pg.epochs, pg.train_size, pg.optimizer)
+    locked = (pg.model_kind, pg.batch_size, pg.hidden_units, pg.epochs, pg.train_size,
+              pg.optimizer)
     for control in locked:
         assert control.disabled and control.tooltip == LOCKED
         assert "nnlib-locked" in control._dom_classes
@@ -385,6 +399,123 @@ def test_wait_returns_once_the_run_has_ended(pg):
     pg.wait()
     assert run.outcome == "done" and not pg.is_training
     pg.wait()       # no run: returns at once
+
+
+# --- the model: an MLP or chapter 15's CNN --------------------------------------------------------
+def test_a_cnn_run_trains_chapter_15s_network_and_its_loss_drops(pg):
+    pg.set(model="cnn", epochs=2)
+    run = pg.train(wait=True)
+    assert run.outcome == "done" and run.model_kind == "cnn" and pg.model is run.model
+    conv = [layer for layer in run.model.layers if isinstance(layer, Conv2D)]
+    dense = [layer for layer in run.model.layers if isinstance(layer, Dense)]
+    assert [c.weights.shape for c in conv] == [(16, 1, 5, 5), (32, 16, 5, 5)]
+    assert [d.weights.shape for d in dense] == [(512, 16), (16, 10)]   # hidden units: 16
+    history = pg.history
+    lengths = {len(values) for values in history.values()}
+    assert len(lengths) == 1 and lengths.pop() >= 2
+    assert history["epoch"][0] == 0 and history["epoch"][-1] == pytest.approx(2.0)
+    assert history["loss"][-1] < history["loss"][0] - 0.3
+    assert history["val_loss"][-1] < history["val_loss"][0] - 0.5
+    assert 0.3 < run.val_accuracy <= 1
+
+
+def test_the_model_control_is_locked_while_a_cnn_run_trains(pg):
+    run = start_long_run(pg, model="cnn")
+    assert run.model_kind == "cnn" and "(CNN, 16 hidden) training" in pg.status.value
+    assert pg.model_kind.disabled and pg.model_kind.tooltip == LOCKED
+    assert list(pg.model_kind.tooltips) == [LOCKED, LOCKED]
+    assert "nnlib-locked" in pg.model_kind._dom_classes
+    pg.stop()
+    assert run.outcome == "stopped" and not pg.model_kind.disabled
+    assert LOCKED not in (pg.model_kind.tooltip, *pg.model_kind.tooltips)
+    # the hidden units still say which layer they set
+    assert "512 → hidden → 10" in pg.hidden_units.tooltip
+
+
+def test_stop_during_a_cnn_run_ends_it_after_the_batch_in_progress(pg):
+    run = start_long_run(pg, model="cnn", batch_size=16)     # 2 000 images: 125 whole batches
+    # Stop is pressed as a batch begins: the training thread announces the learning rate that
+    # batch is the first to use, and this observer runs in that thread, before the batch trains
+    pg.status.observe(lambda change: "learning rate 0.05 from epoch" in change["new"]
+                      and pg.stop_button.click(), names="value")
+    pg.learning_rate.value = 0.05
+    wait_until(lambda: not pg.is_training)
+    assert run.outcome == "stopped" and not playground_threads()
+    (change,) = run.changes
+    began, ended = round(change["epoch"] * 2000), round(run.history["epoch"][-1] * 2000)
+    assert ended == began + 16                           # that batch, and not one more
+    assert run.history["learning_rate"][-1] == 0.05
+    assert "<b>Run 1</b> (CNN, 16 hidden) stopped after" in pg.status.value
+    assert np.isfinite(run.val_loss) and np.isfinite(run.model.evaluate(
+        pg._x_val[:10].reshape(-1, 1, 28, 28), pg._y_val[:10])[0])
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_flat_and_image_shaped_data_train_the_same_run(mnist_small, model):
+    x, y, xv, yv = mnist_small
+    results = []
+    for shape, val_shape in (((784,), (784,)), ((28, 28), (28, 28)),
+                             ((1, 28, 28), (1, 28, 28)), ((784,), (1, 28, 28))):
+        pg = Playground(x.reshape(-1, *shape), y, xv.reshape(-1, *val_shape), yv, model=model,
+                        hidden_units=16, epochs=1, train_size=500)
+        run = pg.train(wait=True)
+        assert run.outcome == "done" and run.model_kind == model
+        # one array of images, the caller's own, whatever shape it came in and a run needs
+        assert np.shares_memory(pg._x_train, x) and np.shares_memory(pg._x_val, xv)
+        assert np.shares_memory(pg._data(model)[0], x)
+        results.append((run.val_loss, run.val_accuracy, run.history["val_loss"],
+                        run.history["loss"]))
+    assert results[1:] == results[:1] * 3
+    first_layer = type(run.model.layers[0])
+    assert first_layer is (Conv2D if model == "cnn" else Dense)
+
+
+def test_legend_status_line_run_and_plot_text_name_the_model(pg):
+    pg.set(epochs=1, train_size=500)
+    pg.train(wait=True)
+    assert "<b>Run 1</b> (MLP, 16 hidden) done: validation accuracy" in pg.status.value
+    pg.set(model="cnn")
+    cnn = pg.train(wait=True)
+    assert "<b>Run 2</b> (CNN, 16 hidden) done: validation accuracy" in pg.status.value
+    assert repr(cnn).startswith("Run 2: CNN, 16 hidden, SGD, lr 0.1, batch 32, 1 epoch on 500 "
+                                "images — validation accuracy")
+    assert cnn.label() == (f"#2  CNN · SGD · lr 0.1 · batch 32 · 16 hidden · 500 images — "
+                           f"{cnn.val_accuracy:.1%}")
+    legend = [text for kind, text, _, _ in pg._texts() if kind == "legend"]
+    assert "all runs: SGD · batch 32 · 16 hidden · 500 images" in legend
+    assert [text.split(" — ")[0] for text in legend if text.startswith("#")] == [
+        "#1  MLP · lr 0.1", "#2  CNN · lr 0.1"]
+    assert "Run 2 (CNN, 16 hidden, SGD, lr 0.1, batch 32): at epoch 1.00" in pg._plot_text.value
+
+
+@pytest.fixture(scope="module")
+def mnist_12k():
+    """12 000 training and 500 validation images: more than a CNN starts with."""
+    (x, y), _ = load_mnist()
+    return preprocess(x[:12_000]), y[:12_000], preprocess(x[12_000:12_500]), y[12_000:12_500]
+
+
+def test_choosing_the_cnn_lowers_the_training_images_openly_and_the_mlp_gets_them_back(
+        mnist_12k):
+    pg = Playground(*mnist_12k)
+    assert pg.train_size.value == 12_000 and "784 → hidden → 10" in pg.hidden_units.tooltip
+    pg.model_kind.value = "cnn"                               # a click on CNN
+    assert pg.train_size.value == 10_000
+    assert "training images lowered from 12,000 to 10,000" in pg.status.value
+    assert "512 → hidden → 10" in pg.hidden_units.tooltip
+    pg.model_kind.value = "mlp"
+    assert pg.train_size.value == 12_000 and "back to 12,000" in pg.status.value
+    # a number set by hand while the CNN is chosen stays
+    pg.set(model="cnn")
+    pg.set(train_size=5000)
+    pg.set(model="mlp")
+    assert pg.train_size.value == 5000
+    # given with the model, in any order, the number holds
+    pg.set(train_size=12_000)
+    pg.set(train_size=12_000, model="CNN")
+    assert (pg.model_kind.value, pg.train_size.value) == ("cnn", 12_000)
+    assert Playground(*mnist_12k, model="cnn").train_size.value == 10_000
+    assert Playground(*mnist_12k, model="cnn", train_size=12_000).train_size.value == 12_000
 
 
 # --- divergence you can see -----------------------------------------------------------------------
@@ -515,7 +646,7 @@ def test_the_plot_has_a_text_alternative_with_the_status_and_the_latest_values(p
     pg.set(epochs=1)
     run = pg.train(wait=True)
     words = pg._plot_text.value
-    assert words.startswith(f"Run {run.number} done: validation accuracy")
+    assert words.startswith(f"Run {run.number} (MLP, 16 hidden) done: validation accuracy")
     h = run.history
     assert f"validation accuracy {h['val_accuracy'][-1]:.1%}" in words
     assert f"training loss {h['loss'][-1]:.3f}" in words

@@ -12,7 +12,9 @@ At 1920 × 1080 the lecturer trains from the keyboard: focus moves to Stop after
 to Train when the run ends, a learning rate typed in mid-run shows on the curve, in the run's
 history and in its legend entry, and "0 0 Enter" typed into a locked box neither reaches
 JupyterLab's shortcuts (whose "0 0" is shown to open "Restart Kernel?" on a notebook cell) nor
-changes the box, and the kernel keeps its state.
+changes the box, and the kernel keeps its state. Then a click on CNN lowers the training images
+and says so, a CNN run draws its curves live with the model control locked, and a click on MLP
+gives the images back.
 
 Then, for each setting — 1920 × 1080 at 100 %, and 1024 × 768 at 150 % (683 × 512 CSS pixels at
 a device pixel ratio of 1.5, JupyterLab's presentation mode, side bar closed), each in the light
@@ -317,6 +319,33 @@ def test_playground_trains_from_the_keyboard_and_keeps_its_keys_from_jupyterlab(
     assert kernel("pg.runs[-1].outcome") == "stopped"
     assert kernel("pg.runs[-1].values('learning_rate')") == [0.1, 0.3]
 
+    # a click on CNN: fewer training images, said in the status line and shown on the slider
+    model = box.locator(".widget-toggle-buttons", has=page.locator("button", has_text="CNN"))
+    model.locator("button", has_text="CNN").click()
+    wait_for(lambda: "training images lowered from 50,000 to 10,000" in status.inner_text(), 10,
+             "the status line to say that the CNN trains on fewer images")
+    wait_for(lambda: readouts.nth(4).inner_text() == "10000", 10, "the training images 10000")
+    assert kernel("(pg.model_kind.value, pg.train_size.value)") == ("cnn", 10_000)
+    # a CNN run: live curves, and the model locked like the other settings of the network
+    train.click()
+    wait_for(lambda: "(CNN, 64 hidden) training" in status.inner_text(), 30,
+             "the status line to say that a CNN trains")
+    wait_for(lambda: kernel("len(pg.history['loss'])") >= 3, 60, "three points of the CNN run")
+    wait_for(lambda: any("#" in text and "CNN" in text for text in legend()), 30,
+             "the legend to name the CNN run")
+    assert model.locator("button").evaluate_all("bs => bs.map(b => b.disabled)") == [True, True]
+    padlock = model.locator(".widget-label").evaluate("""e => { const s = getComputedStyle(e,
+        '::after'); return [s.maskImage || s.webkitMaskImage, parseFloat(s.width)]; }""")
+    assert padlock[0].startswith('url("data:image/svg+xml') and padlock[1] > 5, padlock
+    lab.shot("training-cnn-1920-light", box)
+    stop.click()
+    wait_for(lambda: "stopped" in status.inner_text(), 30, "the CNN run to stop")
+    assert kernel("(pg.runs[-1].model_kind, pg.runs[-1].outcome)") == ("cnn", "stopped")
+    assert "CNN, 64 hidden" in status.inner_text()
+    model.locator("button", has_text="MLP").click()
+    wait_for(lambda: readouts.nth(4).inner_text() == "50000", 10, "the training images back")
+    assert kernel("pg.model_kind.value") == "mlp"
+
 
 def luminance(rgb):
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
@@ -373,9 +402,10 @@ def check_accessibility(lab, name):
     assert {n for n, _, _ in tree["textbox"]} == set(SLIDERS)
     assert ("optimizer", "SGD") in {(n, v) for n, v, _ in tree["combobox"]}
     buttons = {n: p for n, _, p in tree["button"]}
-    assert set(buttons) >= {"Train", "Stop", "Clear", "epochs", "seconds"}, buttons
+    assert set(buttons) >= {"Train", "Stop", "Clear", "MLP", "CNN", "epochs", "seconds"}, buttons
     assert buttons["epochs"].get("pressed") == "true"
-    assert "x axis" in {n for n, _, _ in tree.get("group", [])}
+    assert (buttons["MLP"].get("pressed"), buttons["CNN"].get("pressed")) == ("true", "false")
+    assert {"model", "x axis"} <= {n for n, _, _ in tree.get("group", [])}
     (_, _, live), = tree["status"]
     assert live.get("live") == "polite"
     status = box.locator(".nnlib-status .widget-html-content").inner_text().strip()
@@ -421,8 +451,8 @@ def measure(lab, name, setting, scale, dark):
             .map(e => e.textContent);
         return {box: rect(box), img: rect(img), natural: [img.naturalWidth, img.naturalHeight],
                 scroller: rect(scroller), dpr: window.devicePixelRatio,
-                controls: [...box.querySelectorAll('.nnlib-controls > *, .nnlib-bar button')]
-                            .map(rect),
+                controls: [...box.querySelectorAll('.nnlib-controls > *, .nnlib-bar > *, '
+                                                   + '.nnlib-bar button')].map(rect),
                 control_text: Math.min(...[...box.querySelectorAll(
                     '.nnlib-controls .widget-label, .widget-readout, .nnlib-bar button')]
                     .map(size)),
@@ -431,6 +461,9 @@ def measure(lab, name, setting, scale, dark):
                     .map(e => getComputedStyle(e).color),
                 handle_colours: [...box.querySelectorAll('.noUi-handle')]
                     .map(e => getComputedStyle(e).backgroundColor),
+                chosen: [...box.querySelectorAll('.widget-toggle-button.mod-active')]
+                    .map(e => [e.textContent, getComputedStyle(e).color,
+                               getComputedStyle(e).backgroundColor]),
                 clipped: clipped};
     }""", box.element_handle())
     layout = kernel(f"{name}._layout")
@@ -489,8 +522,14 @@ def test_playground_is_legible_and_fits_the_screen(lab, setting, width, height, 
     page_colour = m["background"]
     text = min(contrast(blend(c, page_colour), page_colour) for c in g["text_colours"])
     handles = min(contrast(blend(c, page_colour), page_colour) for c in g["handle_colours"])
-    print(f"  control text contrast at least {text:.1f}:1, slider handles at least {handles:.1f}:1")
-    assert text >= 4.5 and handles >= 3
+    # the chosen model and x axis stand out from the page, their words from their buttons
+    assert sorted(name for name, _, _ in g["chosen"]) == ["MLP", "epochs"], g["chosen"]
+    chosen = [blend(back, page_colour) for _, _, back in g["chosen"]]
+    marked = min(contrast(c, page_colour) for c in chosen)
+    words = min(contrast(blend(ink, back), back) for (_, ink, _), back in zip(g["chosen"], chosen))
+    print(f"  control text contrast at least {text:.1f}:1, slider handles at least "
+          f"{handles:.1f}:1, chosen buttons {marked:.1f}:1 with words at {words:.1f}:1")
+    assert text >= 4.5 and handles >= 3 and marked >= 3 and words >= 4.5
     assert g["box"][3] <= g["scroller"][3] + 1, "the widget does not fit the notebook's view"
     sliders = check_accessibility(lab, "schedule_lab")
     assert sliders["learning rate"][1] == "0.1" and sliders["batch size"] == ("32", "32")
