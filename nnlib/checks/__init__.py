@@ -28,3 +28,4 @@ from .ch13_beyond_sgd import (check_adam, check_dropout, check_early_stopping,
                               check_weight_decay_step)
 from .ch14_convolution import (check_conv2d_backward, check_conv2d_forward, check_correlate2d,
                                check_im2col, check_maxpool_backward, check_maxpool_forward)
+from .ch15_cnn import check_build_cnn, check_conv_output_size, check_receptive_field

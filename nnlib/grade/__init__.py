@@ -53,6 +53,8 @@ REFERENCES = {
     "correlate2d": ["nnlib.layers:Conv2D"], "im2col": ["nnlib.layers:Conv2D"],
     "conv2d_forward": ["nnlib.layers:Conv2D"], "conv2d_backward": ["nnlib.layers:Conv2D"],
     "maxpool_forward": ["nnlib.layers:MaxPool2D"], "maxpool_backward": ["nnlib.layers:MaxPool2D"],
+    "conv_output_size": ["nnlib.layers:_out_size"], "build_cnn": ["nnlib.train:build_cnn"],
+    "receptive_field": ["nnlib.checks.ch15_cnn:reference_receptive_field"],
 }
 
 
