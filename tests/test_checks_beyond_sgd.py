@@ -2,9 +2,6 @@
 textbook form too), name each typical mistake in Adam, weight decay, dropout and early stopping,
 and offer the chapter's own solution as the fix."""
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
 
@@ -14,10 +11,7 @@ from nnlib.checks import ch13_beyond_sgd
 from nnlib.checks.ch13_beyond_sgd import (check_adam, check_dropout, check_early_stopping,
                                           check_weight_decay_step)
 
-from checkhelpers import assert_named, not_yet
-
-
-ROOT = Path(__file__).resolve().parent.parent
+from checkhelpers import assert_named, not_yet, solution_lines
 
 
 def assert_passes(result):
@@ -533,14 +527,7 @@ def test_early_stopping_returning_none_for_the_stop_is_a_failure_not_a_crash():
     (ch13_beyond_sgd.EARLY_FIX, "def early_stopping("),
 ], ids=["Adam", "weight_decay_step", "Dropout", "early_stopping"])
 def test_each_exercises_fix_holds_every_line_of_the_chapters_solution(fix, cell_start):
-    notebook = nbformat.read(ROOT / "solutions" / "13_beyond_sgd.ipynb", as_version=4)
-    source = next(c.source for c in notebook.cells if c.source.startswith(cell_start))
-    lines, inside = [], False
-    for line in source.splitlines():
-        if line.strip() in ("### BEGIN SOLUTION", "### END SOLUTION"):
-            inside = line.strip() == "### BEGIN SOLUTION"
-        elif inside:
-            lines.append(line.strip())
+    lines = solution_lines("13_beyond_sgd.ipynb", cell_start)
     assert lines and all(line in fix for line in lines), [l for l in lines if l not in fix]
 
 

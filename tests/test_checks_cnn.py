@@ -2,9 +2,7 @@
 conv_output_size, build_cnn and receptive_field, with the chapter's own solution as the fix."""
 
 import math
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -16,9 +14,7 @@ from nnlib.checks.ch15_cnn import (FIELD_CASES, FIELD_MISTAKES, SIZE_CASES, SIZE
                                    reference_receptive_field)
 from nnlib.train import build_cnn as nnlib_build_cnn
 
-from checkhelpers import assert_named, not_yet
-
-ROOT = Path(__file__).resolve().parent.parent
+from checkhelpers import assert_named, not_yet, solution_lines
 
 
 def assert_passes(result):
@@ -450,12 +446,5 @@ def test_the_design_is_nnlibs_build_cnn():
     (ch15_cnn.FIELD_FIX, "def receptive_field("),
 ])
 def test_each_exercises_fix_holds_every_line_of_the_chapters_solution(fix, cell_start):
-    notebook = nbformat.read(ROOT / "solutions" / "15_cnn.ipynb", as_version=4)
-    source = next(c.source for c in notebook.cells if c.source.startswith(cell_start))
-    lines, inside = [], False
-    for line in source.splitlines():
-        if line.strip() in ("### BEGIN SOLUTION", "### END SOLUTION"):
-            inside = line.strip() == "### BEGIN SOLUTION"
-        elif inside:
-            lines.append(line.strip())
+    lines = solution_lines("15_cnn.ipynb", cell_start)
     assert lines and all(line in fix for line in lines), [l for l in lines if l not in fix]
