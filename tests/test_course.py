@@ -136,3 +136,15 @@ def test_solutions_carry_nbgrader_metadata_for_every_exercise_and_check(solution
         f"{solution.name} lacks nbgrader metadata: run `python tools/build_chapters.py`")
     ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
     assert len(ids) == len(set(ids)), f"duplicate grade_id in {solution.name}: {ids}"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
+def test_solutions_are_stored_executed_top_to_bottom(solution):
+    # nbval compares a cell's outputs only when the notebook stores some: a solution saved
+    # without running it would pass while showing nothing, so every code cell must carry its
+    # execution count, 1, 2, 3, … in order, as one Run All from a fresh kernel leaves them
+    counts = [c.execution_count for c in nbformat.read(solution, as_version=4).cells
+              if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{solution.name} is not stored as executed top to bottom (execution counts {counts}): "
+        f"run `python tools/run_notebooks.py solutions/{solution.name}`")
