@@ -1,12 +1,15 @@
-"""How live is the training playground? Three timings, over several runs each:
+"""How live is the training playground? Timings over several runs each:
 
 - press Train → first plotted point (the untrained network at epoch 0) and first *trained*
   point, i.e. the first picture sent to the Image widget holding a curve point after training;
 - press Stop → the training thread has ended (the buttons and the status line are updated);
+- the median time between two curve points while a run trains, and for the CNN the whole of a
+  two-epoch run;
 - one redraw of a plot with three runs, drawn for the space a page reports: JupyterLab at
   1920 × 1080, at 1024 × 768 and 150 % zoom, and no page at all (the default 960 pixels).
 
-The first two on a 10 000-image training subset, for small and large batches and hidden layers.
+The first two on a 10 000-image training subset, for small and large batches and hidden layers,
+for the MLP and for chapter 15's CNN (the model switch).
 While a run trains the plot is redrawn every 0.25 s, or every three redraw times if that is
 longer, so a slow redraw costs liveliness, not training time.
 
@@ -65,6 +68,12 @@ def time_to_stop(pg, running_for=1.0):
     return time.perf_counter() - start
 
 
+def seconds_between_points(run):
+    """The median time between two curve points of ``run`` after the first trained one."""
+    seconds = run.history["seconds"][1:]
+    return statistics.median(np.diff(seconds)) if len(seconds) > 2 else float("nan")
+
+
 # what the page's script reports in each setting (see nnlib.widgets: Playground._on_view)
 SCREENS = {
     "1920 × 1080": {"width": 1740, "room": 845, "dpr": 1, "font": 16,
@@ -86,6 +95,9 @@ def time_to_redraw(pg, repeats):
 
 
 def summary(values):
+    values = [v for v in values if not np.isnan(v)]
+    if not values:
+        return "(not measured: too few points before Stop)"
     return f"median {statistics.median(values):6.3f} s   max {max(values):6.3f} s"
 
 
@@ -105,20 +117,31 @@ def main(argv=None):
     print(f"10 000 training images, {len(x_val):,} validation images, "
           f"{args.repeats} runs per setting\n")
 
-    for batch_size, hidden in ((32, 64), (4096, 64), (32, 512), (4096, 512)):
-        pg = Playground(x_train, y_train, x_val, y_val, batch_size=batch_size,
+    for model, batch_size, hidden in (("mlp", 32, 64), ("mlp", 4096, 64), ("mlp", 32, 512),
+                                      ("mlp", 4096, 512), ("cnn", 32, 64), ("cnn", 256, 128),
+                                      ("cnn", 4096, 64)):
+        pg = Playground(x_train, y_train, x_val, y_val, model=model, batch_size=batch_size,
                         hidden_units=hidden, epochs=100)
-        firsts, trained, stops = [], [], []
+        firsts, trained, stops, gaps = [], [], [], []
         for _ in range(args.repeats):
             first, trained_point = time_to_first_points(pg)
             firsts.append(first)
             trained.append(trained_point)
-            stops.append(time_to_stop(pg))
+            stops.append(time_to_stop(pg, running_for=2.0))
+            gaps.append(seconds_between_points(pg.runs[-1]))
             pg.clear()
-        print(f"batch {batch_size:>4}, {hidden:>3} hidden units")
+        print(f"{model.upper()}, batch {batch_size:>4}, {hidden:>3} hidden units")
         print(f"  Train → first plotted point    {summary(firsts)}")
         print(f"  Train → first trained point    {summary(trained)}")
         print(f"  Stop  → stopped                {summary(stops)}")
+        print(f"  between two curve points       {summary(gaps)}")
+
+    pg = Playground(x_train, y_train, x_val, y_val, model="cnn", epochs=2)
+    runs = []
+    for _ in range(args.repeats):
+        runs.append(pg.train(wait=True).seconds)
+        pg.clear()
+    print(f"\nCNN, two epochs of 10 000 images at the default settings: {summary(runs)}")
 
     print("\nredraw with three runs (learning rates 0.01, 0.1, 10)")
     for screen, report in SCREENS.items():
