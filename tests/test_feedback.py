@@ -190,9 +190,13 @@ def _solution_regions(source):
 
 def _shown(cell):
     """Everything a student sees of a cell in the chapter: its source with solutions stripped,
-    and (for code) what it prints when run."""
-    text = build_chapters.strip_solutions(cell.source, "") if cell.cell_type == "code" \
-        else cell.source
+    and (for code) what it prints when run. The ``def``/``class`` lines are left out: a signature
+    is the exercise's interface, which a later answer may call, not a piece of any answer."""
+    if cell.cell_type == "code":
+        text = "\n".join(line for line in build_chapters.strip_solutions(cell.source, "")
+                          .splitlines() if not re.match(r"\s*(def|class)\s", line))
+    else:
+        text = cell.source
     for out in cell.get("outputs", []):
         text += "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
     return re.sub(r"\s+", "", text)
@@ -225,6 +229,26 @@ def test_the_answer_detector_finds_an_answer_in_a_folded_derivation():
     try:
         nbformat.write(nb, path)
         assert answers_shown_before_their_check(path) == [(1, 0, "x.T@dout")]
+    finally:
+        path.unlink()
+
+
+def test_calling_an_earlier_exercise_by_its_signature_is_no_answer():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("def im2col(x, kh, kw):\n    ### BEGIN SOLUTION\n"
+                                  "    return x\n    ### END SOLUTION"),
+        nbformat.v4.new_code_cell("check_im2col(im2col)"),
+        nbformat.v4.new_code_cell("def conv(x, w):\n    ### BEGIN SOLUTION\n"
+                                  "    cols = im2col(x, kh, kw)\n    return cols @ w.T\n"
+                                  "    ### END SOLUTION"),
+        nbformat.v4.new_code_cell("check_conv(conv)")])
+    path = Path(__file__).parent / "_signature_probe.ipynb"
+    try:
+        nbformat.write(nb, path)
+        assert answers_shown_before_their_check(path) == []
+        nb.cells.insert(2, nbformat.v4.new_markdown_cell("Hint: `cols @ w.T`"))
+        nbformat.write(nb, path)
+        assert answers_shown_before_their_check(path) == [(3, 2, "cols@w.T")]
     finally:
         path.unlink()
 
