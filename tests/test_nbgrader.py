@@ -82,3 +82,23 @@ def test_the_graded_notebook_shows_the_line_and_the_hint_but_no_traceback_or_fix
     assert kinds == ["stream", "error"]
     assert "".join(check["outputs"][0]["text"]).startswith("❌ FAIL ReLU: negative inputs came out")
     assert check["outputs"][1]["traceback"] == ["Hint: What should max(0, x) be for x = −2?"]
+
+
+def test_chapter_14_is_graded_by_nbgrader_too(course, tmp_path):
+    # a second chapter, with six exercises that call each other: the solution as a submission
+    # keeps all six points, the released (blank) notebook gets none. (The course fixture is
+    # asked for its check that nbgrader is there; this chapter gets a course folder of its own.)
+    name = "14_convolution"
+    shutil.copy(ROOT / "tools" / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    (tmp_path / "source" / name).mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / f"{name}.ipynb", tmp_path / "source" / name)
+    nbgrader(tmp_path, "generate_assignment", name, "--create")
+    for student, folder in (("right", "source"), ("blank", "release")):
+        (tmp_path / "submitted" / student / name).mkdir(parents=True)
+        shutil.copy(tmp_path / folder / name / f"{name}.ipynb",
+                    tmp_path / "submitted" / student / name)
+    nbgrader(tmp_path, "autograde", name, "--create")
+    nbgrader(tmp_path, "export", "--to", str(tmp_path / "grades.csv"))
+    scores = {row["student_id"]: (float(row["score"]), float(row["max_score"]))
+              for row in csv.DictReader((tmp_path / "grades.csv").open())}
+    assert scores == {"right": (6.0, 6.0), "blank": (0.0, 6.0)}
