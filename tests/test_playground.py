@@ -318,8 +318,10 @@ def test_figure_is_a_static_png_of_the_plot(pg):
 
 # --- settings that change during a run ---------------------------------------------------------
 def start_long_run(pg, **settings):
-    """Start a run that will not end by itself soon, and wait for its first two points."""
-    pg.set(epochs=100, **settings)
+    """Start a run that will not end by itself soon, and wait for its first two points. Batches
+    of one image unless the settings say otherwise: 100 epochs of 2 000 steps take about 17 s,
+    far longer than any test waits (100 epochs in batches of 32 took under a second)."""
+    pg.set(epochs=100, **{"batch_size": 1, **settings})
     run = pg.train()
     wait_until(lambda: len(run.history["loss"]) >= 2)
     return run
