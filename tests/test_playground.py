@@ -113,7 +113,7 @@ def test_stop_ends_a_running_run_between_batches(pg):
 
 
 def test_stop_button_stops_a_run(pg):
-    pg.set(epochs=100)
+    pg.set(epochs=100, batch_size=1)   # about 17 s: a run that is still going when tested
     run = pg.train(wait=False)
     wait_until(lambda: len(run.history["loss"]) >= 2)
     pg.stop_button.click()
@@ -122,7 +122,7 @@ def test_stop_button_stops_a_run(pg):
 
 
 def test_train_while_training_does_not_start_a_second_run(pg):
-    pg.set(epochs=100)
+    pg.set(epochs=100, batch_size=1)
     run = pg.train(wait=False)
     assert pg.train(wait=False) is None
     pg.train_button.click()                           # as a second click on Train would
@@ -134,7 +134,7 @@ def test_train_while_training_does_not_start_a_second_run(pg):
 
 
 def test_the_training_thread_is_a_daemon_and_ends_with_the_run(pg):
-    pg.set(epochs=100)
+    pg.set(epochs=100, batch_size=1)
     pg.train(wait=False)
     threads = playground_threads()
     assert len(threads) == 1 and threads[0].daemon
@@ -166,7 +166,7 @@ def test_an_unexpected_error_is_reported_and_reraised_by_wait(pg, monkeypatch):
 
 
 def test_clear_during_a_run_stops_it_first(pg):
-    pg.set(epochs=100)
+    pg.set(epochs=100, batch_size=1)
     pg.train(wait=False)
     pg.clear()
     assert not pg.is_training and pg.runs == []
