@@ -5,6 +5,13 @@ import numbers
 import numpy as np
 
 
+def shape_text(shape):
+    """An example's shape as text, (1, 28, 28); an unknown size shows as its letter (C, H, W)."""
+    letters = {1: "D", 3: "CHW"}.get(len(shape), "?" * len(shape))
+    sizes = [letter if size is None else str(size) for size, letter in zip(shape, letters)]
+    return f"({', '.join(sizes)}{',' if len(shape) == 1 else ''})"
+
+
 def as_2d(x, who):
     """Return ``x`` as an ndarray of shape (batch, features), or raise a one-line error."""
     x = np.asarray(x)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validate import as_2d
+from ._validate import as_2d, shape_text
 
 
 def softmax(z):
@@ -46,6 +46,14 @@ class Softmax:
 
     def config(self):
         return {}
+
+    def output_shape(self, input_shape):
+        """The shape it was given: (classes,) scores become (classes,) probabilities."""
+        if input_shape is not None and len(input_shape) != 1:
+            raise ValueError(f"{self!r} cannot follow outputs of shape {shape_text(input_shape)}: "
+                             "it turns (N, classes) scores into probabilities; put Flatten() and "
+                             "a Dense layer before it")
+        return input_shape
 
     def forward(self, z):
         self.output = softmax(as_2d(z, "Softmax"))

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validate import floating_dtype, fraction, pair, positive
+from ._validate import floating_dtype, fraction, pair, positive, shape_text
 
 
 def aligned_zeros(shape, dtype):
@@ -64,7 +64,7 @@ class Dense:
         """
         if input_shape is not None and len(input_shape) != 1:
             flat = _product(input_shape)
-            raise ValueError(f"{self!r} cannot follow outputs of shape {_shape_text(input_shape)}: "
+            raise ValueError(f"{self!r} cannot follow outputs of shape {shape_text(input_shape)}: "
                              f"it takes flat vectors; put Flatten() before it"
                              + (f", which gives {flat} values: Dense({flat} → …)" if flat else ""))
         if input_shape is not None and input_shape[0] not in (None, self.n_inputs):
@@ -138,13 +138,6 @@ def _product(shape):
     return None if None in shape else math.prod(shape)
 
 
-def _shape_text(shape):
-    """An example's shape as text, (1, 28, 28); an unknown size shows as its letter (C, H, W)."""
-    letters = {1: "D", 3: "CHW"}.get(len(shape), "?" * len(shape))
-    sizes = [letter if size is None else str(size) for size, letter in zip(shape, letters)]
-    return f"({', '.join(sizes)}{',' if len(shape) == 1 else ''})"
-
-
 def _check_images(layer, x, channels=None):
     """x as an array of images (N, C, H, W), or a ValueError that names the layer and the shape."""
     x = np.asarray(x)
@@ -168,6 +161,13 @@ def _windows_fit(layer, height, width, window, padding=0):
 def _out_size(size, window, stride, padding=0):
     """How many positions a window of ``window`` pixels takes along ``size`` pixels."""
     return None if size is None else (size + 2 * padding - window) // stride + 1
+
+
+def _offset_view(images, i, j, stride, out_hw):
+    """The entries at offset (i, j) of every window, (N, H_out, W_out, C), as a view of images
+    (N, H, W, C) whose windows start every ``stride`` pixels."""
+    h_out, w_out = out_hw
+    return images[:, i:i + stride * (h_out - 1) + 1:stride, j:j + stride * (w_out - 1) + 1:stride]
 
 
 class Conv2D:
@@ -232,7 +232,7 @@ class Conv2D:
         if input_shape is None:
             return (self.out_channels, None, None)
         if len(input_shape) != 3 or input_shape[0] not in (None, self.in_channels):
-            raise ValueError(f"{self!r} cannot follow outputs of shape {_shape_text(input_shape)}: "
+            raise ValueError(f"{self!r} cannot follow outputs of shape {shape_text(input_shape)}: "
                              f"expected ({self.in_channels}, H, W) images")
         _, h, w = input_shape
         _windows_fit(self, h, w, self.kernel_size, self.padding)
@@ -292,8 +292,7 @@ class Conv2D:
         for i in range(kh):
             for j in range(kw):
                 share = dout @ self.weights[:, :, i, j]
-                dx[:, i:i + s * (h_out - 1) + 1:s, j:j + s * (w_out - 1) + 1:s] += \
-                    share.reshape(n, h_out, w_out, c)
+                _offset_view(dx, i, j, s, (h_out, w_out))[...] += share.reshape(n, h_out, w_out, c)
         return dx[:, p:h_pad - p, p:w_pad - p].transpose(0, 3, 1, 2)
 
 
@@ -328,18 +327,12 @@ class MaxPool2D:
         if input_shape is None:
             return (None, None, None)
         if len(input_shape) != 3:
-            raise ValueError(f"{self!r} cannot follow outputs of shape {_shape_text(input_shape)}: "
+            raise ValueError(f"{self!r} cannot follow outputs of shape {shape_text(input_shape)}: "
                              "expected (C, H, W) images")
         c, h, w = input_shape
         _windows_fit(self, h, w, (self.pool_size, self.pool_size))
         p, s = self.pool_size, self.stride
         return (c, _out_size(h, p, s), _out_size(w, p, s))
-
-    def _at(self, images, i, j):
-        """The window entries at offset (i, j) of every window, (N, H_out, W_out, C), as a view of
-        images (N, H, W, C)."""
-        s, (h_out, w_out) = self.stride, self._out_hw
-        return images[:, i:i + s * (h_out - 1) + 1:s, j:j + s * (w_out - 1) + 1:s]
 
     # Speed trick: the same (N, H, W, C) view as in Conv2D (the channels of a pixel side by side),
     # so that the loops below move rows of C numbers; Conv2D's output arrives in that layout.
@@ -347,15 +340,14 @@ class MaxPool2D:
         """x (N, C, H, W) -> y (N, C, H_out, W_out); remembers which entry of each window won."""
         x = _check_images(self, x)
         p = self.pool_size
-        _windows_fit(self, x.shape[2], x.shape[3], (p, p))
-        self._out_hw = _out_size(x.shape[2], p, self.stride), _out_size(x.shape[3], p, self.stride)
+        self._out_hw = self.output_shape(x.shape[1:])[1:]
         x_nhwc = x.transpose(0, 2, 3, 1)
         self._input_shape = x_nhwc.shape
         # offset k = (k // p, k % p) of every window at once, row by row through the window
-        out = self._at(x_nhwc, 0, 0).copy()
+        out = _offset_view(x_nhwc, 0, 0, self.stride, self._out_hw).copy()
         self.argmax = np.zeros(out.shape, dtype=np.min_scalar_type(p * p))
         for k in range(1, p * p):
-            candidate = self._at(x_nhwc, k // p, k % p)
+            candidate = _offset_view(x_nhwc, k // p, k % p, self.stride, self._out_hw)
             larger = candidate > out  # strictly: of equal entries the first one stays the winner
             np.maximum(out, candidate, out=out)
             # argmax = k where larger, written as arithmetic: k grows, so the largest k that beat
@@ -371,9 +363,11 @@ class MaxPool2D:
             raise RuntimeError(f"{self!r}.backward called before forward")
         dout = np.asarray(dout).transpose(0, 2, 3, 1)
         dx = np.zeros(self._input_shape, dtype=dout.dtype)
-        for k in range(self.pool_size ** 2):
+        p = self.pool_size
+        for k in range(p * p):
             # += rather than =: with stride < pool_size the windows overlap and share entries
-            self._at(dx, k // self.pool_size, k % self.pool_size)[...] += (self.argmax == k) * dout
+            _offset_view(dx, k // p, k % p, self.stride, self._out_hw)[...] += \
+                (self.argmax == k) * dout
         return dx.transpose(0, 3, 1, 2)
 
 

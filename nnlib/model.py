@@ -9,9 +9,9 @@ import numbers
 import numpy as np
 
 from . import modelfile
-from ._validate import class_ids, positive, same_batch
+from ._validate import class_ids, positive, same_batch, shape_text
 from .activations import Softmax
-from .layers import Conv2D, Dense, Flatten, MaxPool2D, _product, _shape_text
+from .layers import Conv2D, Dense, Flatten, MaxPool2D, _product
 from .data import minibatches
 from .losses import SoftmaxCrossEntropy, softmax_cross_entropy
 from .modelfile import (FORMAT, LATEST_VERSION, LAYER_TYPES, VERSION,  # noqa: F401 (public names)
@@ -48,10 +48,6 @@ def _shape_after(layer, shape):
         return layer.output_shape(shape)
     if hasattr(layer, "n_inputs") and hasattr(layer, "n_outputs"):  # a Dense from a chapter
         return Dense.output_shape(layer, shape)
-    if isinstance(layer, Softmax) and shape is not None and len(shape) != 1:
-        raise ValueError(f"{layer!r} cannot follow outputs of shape {_shape_text(shape)}: it "
-                         "turns (N, classes) scores into probabilities; put Flatten() and a "
-                         "Dense layer before it")
     return shape  # ReLU, Dropout and other element-wise layers keep the shape
 
 
@@ -150,7 +146,7 @@ class Model:
                 hint = (": preprocess(images, keep_shape=True) keeps the images' shape"
                         if x.ndim in (2, 3) and expected[0] == 1 else "")
                 raise ValueError(f"{who} got inputs of shape {x.shape}, expected "
-                                 f"(N, {_shape_text(expected)[1:]} images{hint}")
+                                 f"(N, {shape_text(expected)[1:]} images{hint}")
         elif x.ndim != 2:
             hint = (": flatten the images with preprocess(images)"
                     if expected and x.ndim in (3, 4) and _product(x.shape[1:]) == expected[0]
