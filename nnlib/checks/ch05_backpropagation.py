@@ -135,14 +135,15 @@ CROSS_ENTROPY_N = (
 )
 
 
-def _gradcheck(analytic, f, x, what):
-    """Fail unless ``analytic`` matches the central-difference gradient of f() with respect to x."""
+def _gradcheck(analytic, f, x, what, fix=""):
+    """Fail unless ``analytic`` matches the central-difference gradient of f() with respect to x
+    (``fix``: the exercise's fix, when it is not the check's default)."""
     err = rel_error(analytic, numerical_gradient(f, x))
     if not err < GRADCHECK_TOL:
         raise Problem(f"{what} disagrees with the numerical gradient (relative error {err:.1e}, "
                       f"expected < {GRADCHECK_TOL:.0e})",
                       "The numerical gradient nudges each entry by a tiny ε and measures how the "
-                      "loss moves; your formula predicts a different slope for some entries.")
+                      "loss moves; your formula predicts a different slope for some entries.", fix)
 
 
 # --- Dense ----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import traceback
 import numpy as np
 
 from ..activations import ReLU, Softmax
-from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, _out_size
 from ..model import Model, _shape_after
 from ..train import build_cnn as reference_build_cnn
 from ._core import Problem, check, rng_for_checks
@@ -47,7 +47,7 @@ SIZE_HINT = ("Add the padding first: it puts zeros on both sides, so the image b
 
 def reference_conv_output_size(size, kernel, stride=1, padding=0):
     """Positions of a kernel-pixel window along size pixels with zero padding on both sides."""
-    return (size + 2 * padding - kernel) // stride + 1
+    return _out_size(size, kernel, stride, padding)
 
 
 # (size, kernel, stride, padding): the chapter's stack, pooling, padding, strides that do not
@@ -638,7 +638,7 @@ def _configuration(layers):
     convs = [(i, l) for i, l in enumerate(layers) if _kind(l) == "Conv2D"]
     pools = [(i, l) for i, l in enumerate(layers) if _kind(l) == "MaxPool2D"]
     denses = [(i, l) for i, l in enumerate(layers) if _kind(l) == "Dense"]
-    (i1, c1), (i2, c2) = convs
+    c2 = convs[1][1]
     ins = [_attribute(c, "in_channels", i) for i, c in convs]
     outs = [_attribute(c, "out_channels", i) for i, c in convs]
     kernels = [_pair(_attribute(c, "kernel_size", i)) for i, c in convs]
