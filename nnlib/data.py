@@ -110,13 +110,13 @@ def preprocess(images, dtype=np.float32, *, keep_shape=False):
             raise ValueError("preprocess expected raw pixels 0..255, but these are already in "
                              "[0, 1]: they were preprocessed once, and dividing by 255 again "
                              "would make every image almost black")
+    shape = (len(images), -1)
     if keep_shape:
         if images.ndim not in (3, 4):
             raise ValueError(f"preprocess(keep_shape=True) expected images (N, H, W) or "
                              f"(N, C, H, W), got shape {images.shape}")
         shape = images.shape if images.ndim == 4 else (len(images), 1, *images.shape[1:])
-        return images.reshape(shape).astype(dtype) / 255
-    return images.reshape(len(images), -1).astype(dtype) / 255
+    return images.reshape(shape).astype(dtype) / 255
 
 
 def one_hot(labels, n_classes=10, dtype=np.float32):

@@ -198,9 +198,8 @@ class Model:
             return self._default_batch_size()
         return positive(batch_size, "batch_size", integer=True)
 
-    def _evaluate(self, x, y, batch_size=None):
+    def _evaluate(self, x, y, batch_size):
         """evaluate on checked inputs: x floats (N, ...), y class ids (N,)."""
-        batch_size = batch_size or self._default_batch_size()
         loss_fn, total_loss, correct = SoftmaxCrossEntropy(), 0.0, 0
         for i in range(0, len(x), batch_size):
             z, yb = self._logits(x[i:i + batch_size]), y[i:i + batch_size]
@@ -312,7 +311,8 @@ class Model:
             history["accuracy"].append(total_correct / len(x))
             summary = {"loss": f"{history['loss'][-1]:.4f}", "acc": f"{history['accuracy'][-1]:.4f}"}
             if validation_data is not None:
-                val_loss, val_acc = self._evaluate(*validation_data)  # checked above
+                val_loss, val_acc = self._evaluate(*validation_data,  # checked above
+                                                     self._default_batch_size())
                 history["val_loss"].append(val_loss)
                 history["val_accuracy"].append(val_acc)
                 summary.update(val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")

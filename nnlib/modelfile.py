@@ -209,10 +209,14 @@ def _read_spec(spec_file):
     return spec
 
 
-def _count(config, key):
-    """config[key] if it is a positive integer (not a float, not true), else None."""
-    value = config.get(key)
+def _positive_int(value):
+    """value if it is a positive integer (not a float, not true), else None."""
     return value if type(value) is int and value > 0 else None
+
+
+def _count(config, key):
+    """config[key] if it is a positive integer, else None."""
+    return _positive_int(config.get(key))
 
 
 def _parameter_count(layer_cls, config):
@@ -226,7 +230,7 @@ def _parameter_count(layer_cls, config):
         c_in, c_out = _count(config, "in_channels"), _count(config, "out_channels")
         kernel = config.get("kernel_size")
         kernel = kernel if isinstance(kernel, list) and len(kernel) == 2 else [kernel, kernel]
-        kh, kw = (k if type(k) is int and k > 0 else None for k in kernel)
+        kh, kw = map(_positive_int, kernel)
         return c_out * c_in * kh * kw + c_out if c_in and c_out and kh and kw else 0
     return 0
 

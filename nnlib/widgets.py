@@ -880,7 +880,7 @@ class Playground:
             return
         self._layout_key = state
         fig, ax_loss, ax_acc = self._fig, self._ax_loss, self._ax_acc
-        width, dpr, ink, background = view["width"], view["dpr"], view["ink"], view["background"]
+        width, dpr, ink = view["width"], view["dpr"], view["ink"]
         palette = PALETTES[view["dark"]]
         # one point is one CSS pixel: font sizes below are the sizes the page shows
         font = max(view["font"], min(MAX_FONT, round(width / 70)))
@@ -963,8 +963,7 @@ class Playground:
             ax.grid(True, color=ink, alpha=0.22, linewidth=0.8)
         self._hint.set(fontsize=font + 4, color=ink)
         self._layout = {"width": width, "height": round(height), "dpr": dpr, "font": float(font),
-                        "chart_width": float(chart), "chart_height": axes_height,
-                        "tight": bool(tight)}
+                        "chart_width": float(chart), "chart_height": axes_height}
         self._ticks()
 
     def _ticks(self):

@@ -12,6 +12,11 @@ def not_yet(*args, **kwargs):
     raise NotImplementedError()
 
 
+def assert_passes(result):
+    """The check passed (✅)."""
+    assert result.ok and result.message.startswith("✅"), result.message
+
+
 def assert_named(result, named):
     """The check failed (❌) and its message names the mistake with the words ``named``."""
     assert not result.ok
@@ -31,3 +36,9 @@ def solution_lines(notebook, cell_start):
         elif inside:
             lines.append(line.strip())
     return lines
+
+
+def assert_fix_holds_solution(fix, notebook, cell_start):
+    """Every line of the exercise's solution in solutions/``notebook`` stands in its fix."""
+    lines = solution_lines(notebook, cell_start)
+    assert lines and all(line in fix for line in lines), [l for l in lines if l not in fix]

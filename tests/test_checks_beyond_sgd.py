@@ -11,11 +11,7 @@ from nnlib.checks import ch13_beyond_sgd
 from nnlib.checks.ch13_beyond_sgd import (check_adam, check_dropout, check_early_stopping,
                                           check_weight_decay_step)
 
-from checkhelpers import assert_named, not_yet, solution_lines
-
-
-def assert_passes(result):
-    assert result.ok and result.message.startswith("✅"), result.message
+from checkhelpers import assert_fix_holds_solution, assert_named, assert_passes, not_yet
 
 
 # --- Adam -----------------------------------------------------------------------------------------
@@ -527,8 +523,7 @@ def test_early_stopping_returning_none_for_the_stop_is_a_failure_not_a_crash():
     (ch13_beyond_sgd.EARLY_FIX, "def early_stopping("),
 ], ids=["Adam", "weight_decay_step", "Dropout", "early_stopping"])
 def test_each_exercises_fix_holds_every_line_of_the_chapters_solution(fix, cell_start):
-    lines = solution_lines("13_beyond_sgd.ipynb", cell_start)
-    assert lines and all(line in fix for line in lines), [l for l in lines if l not in fix]
+    assert_fix_holds_solution(fix, "13_beyond_sgd.ipynb", cell_start)
 
 
 def test_a_failure_without_a_named_mistake_gets_the_exercises_hint_and_fix():

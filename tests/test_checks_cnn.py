@@ -14,11 +14,7 @@ from nnlib.checks.ch15_cnn import (FIELD_CASES, FIELD_MISTAKES, SIZE_CASES, SIZE
                                    reference_receptive_field)
 from nnlib.train import build_cnn as nnlib_build_cnn
 
-from checkhelpers import assert_named, not_yet, solution_lines
-
-
-def assert_passes(result):
-    assert result.ok and result.message.startswith("✅"), result.message
+from checkhelpers import assert_fix_holds_solution, assert_named, assert_passes, not_yet
 
 
 # --- conv_output_size -----------------------------------------------------------------------------
@@ -446,5 +442,4 @@ def test_the_design_is_nnlibs_build_cnn():
     (ch15_cnn.FIELD_FIX, "def receptive_field("),
 ])
 def test_each_exercises_fix_holds_every_line_of_the_chapters_solution(fix, cell_start):
-    lines = solution_lines("15_cnn.ipynb", cell_start)
-    assert lines and all(line in fix for line in lines), [l for l in lines if l not in fix]
+    assert_fix_holds_solution(fix, "15_cnn.ipynb", cell_start)

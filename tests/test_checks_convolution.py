@@ -3,7 +3,7 @@ versions, nnlib's layers) and name each typical mistake, each made here on purpo
 
 import numpy as np
 import pytest
-from checkhelpers import assert_named, not_yet
+from checkhelpers import assert_named, assert_passes, not_yet
 from numpy.lib.stride_tricks import sliding_window_view
 
 from nnlib import Conv2D, MaxPool2D
@@ -47,8 +47,7 @@ def as_named(result, words):
 # --- every check: the fix passes, unsolved is todo, a crash is the student's ----------------------
 @pytest.mark.parametrize("name, fix, check", FIXES, ids=[f[0] for f in FIXES])
 def test_each_exercises_fix_is_code_that_passes_its_check(name, fix, check):
-    result = check(SOLVED[name])
-    assert result.ok and result.message.startswith("✅"), result.message
+    assert_passes(check(SOLVED[name]))
 
 
 @pytest.mark.parametrize("check", [f[2] for f in FIXES], ids=[f[0] for f in FIXES])

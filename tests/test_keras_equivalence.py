@@ -290,7 +290,8 @@ def test_chapter_15_cnn_probabilities_gradients_and_sgd_step_match_keras(mnist_b
     assert_close(loss, float(keras_loss), "float32", "CNN loss")
     ours = [(f"{layer!r} {name}", layer, name) for layer in model.layers
             for name in layer.param_names]
-    for (what, layer, name), grad, after in zip(ours, keras_grads, twin.get_weights()):
+    for (what, layer, name), grad, after in zip(ours, keras_grads, twin.get_weights(),
+                                              strict=True):
         to_ours = (3, 2, 0, 1) if isinstance(layer, Conv2D) and name == "weights" else None
         theirs = grad.numpy() if to_ours is None else grad.numpy().transpose(to_ours)
         assert_close_scaled(getattr(layer, "d" + name), theirs, "float32", f"CNN gradient, {what}")

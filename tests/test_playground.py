@@ -100,10 +100,7 @@ def test_the_plot_is_redrawn_when_the_x_axis_changes(pg):
 
 
 def test_stop_ends_a_running_run_between_batches(pg):
-    pg.set(epochs=100, batch_size=1)
-    run = pg.train(wait=False)
-    assert run is not None
-    wait_until(lambda: len(run.history["loss"]) >= 2)
+    run = start_long_run(pg)
     pg.stop(wait=False)
     wait_until(lambda: not pg.is_training, timeout=30)
     assert run.outcome == "stopped"
@@ -113,9 +110,7 @@ def test_stop_ends_a_running_run_between_batches(pg):
 
 
 def test_stop_button_stops_a_run(pg):
-    pg.set(epochs=100, batch_size=1)   # about 17 s: a run that is still going when tested
-    run = pg.train(wait=False)
-    wait_until(lambda: len(run.history["loss"]) >= 2)
+    run = start_long_run(pg)
     pg.stop_button.click()
     wait_until(lambda: not pg.is_training)
     assert run.outcome == "stopped"
@@ -323,6 +318,7 @@ def start_long_run(pg, **settings):
     far longer than any test waits (100 epochs in batches of 32 took under a second)."""
     pg.set(epochs=100, **{"batch_size": 1, **settings})
     run = pg.train()
+    assert run is not None
     wait_until(lambda: len(run.history["loss"]) >= 2)
     return run
 

@@ -16,6 +16,7 @@ instead, for when those numbers should be renewed (timings measured on a quiet m
 import argparse
 import configparser
 import copy
+import functools
 import json
 import re
 import sys
@@ -28,6 +29,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.lru_cache(maxsize=None)
 def _sanitizers():
     config = configparser.ConfigParser()
     config.read(ROOT / "tests" / "sanitize.cfg")
